@@ -1,0 +1,80 @@
+"""Dataset configs -> documents per split, and documents -> model features."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from ner.alignment import SubwordAligner
+from ner.documents import Document
+from ner.io import read_documents
+from ner.labels import ENTITY_TYPES, LabelMap
+from ner.spans import spans_to_tags
+from ner.words import split_sentences
+
+log = logging.getLogger(__name__)
+SPLITS = ("train", "dev", "test")
+
+
+def label_map_from_config(data_cfg) -> LabelMap:
+    return LabelMap(dict(data_cfg.get("label_map") or {}), unknown=data_cfg.get("unknown_labels", "error"))
+
+
+def annotated_types(data_cfg) -> list[str]:
+    """Which of our entity types this corpus annotates (the others are unknown, not absent, in its data)."""
+    types = list(data_cfg.get("annotates") or ENTITY_TYPES)
+    bad = [t for t in types if t not in ENTITY_TYPES]
+    if bad:
+        raise ValueError(f"data config {data_cfg.get('name')!r}: 'annotates' names unknown types {bad}")
+    return types
+
+
+def load_split(data_cfg, split: str) -> list[Document] | None:
+    """Documents of one split, or ``None`` when the config has no such split."""
+    path = data_cfg.get(split)
+    if not path:
+        return None
+    if not Path(path).exists():
+        raise FileNotFoundError(
+            f"data config {data_cfg.get('name')!r}: {split} file {path} does not exist "
+            f"(set data.{split}=... or the corpus directory, e.g. data.dir=/path/to/{data_cfg.get('name')})")
+    docs = read_documents(path, data_cfg.get("format", "jsonl"), label_map_from_config(data_cfg),
+                          **dict(data_cfg.get("options") or {}))
+    if data_cfg.get("max_docs"):
+        docs = docs[:data_cfg.max_docs]
+    for d in docs:
+        d.meta.setdefault("corpus", data_cfg.get("name"))
+    log.info("%s/%s: %d documents from %s", data_cfg.get("name"), split, len(docs), path)
+    return docs
+
+
+def load_splits(data_cfg) -> dict[str, list[Document]]:
+    """train/dev/test documents; a corpus without dev gets the last ``dev_fraction`` of train as dev."""
+    splits = {s: load_split(data_cfg, s) for s in SPLITS}
+    if splits["train"] is None:
+        raise ValueError(f"data config {data_cfg.get('name')!r} has no train file")
+    if splits["dev"] is None:
+        frac = float(data_cfg.get("dev_fraction", 0.1))
+        n_dev = max(1, int(len(splits["train"]) * frac))
+        splits["train"], splits["dev"] = splits["train"][:-n_dev], splits["train"][-n_dev:]
+        log.info("%s: no dev file; using the last %d training documents as dev", data_cfg.get("name"), n_dev)
+    return {k: v for k, v in splits.items() if v is not None}
+
+
+def sentence_units(doc: Document) -> list[tuple[list[str], list[str]]]:
+    """(words, IOB2 tags) per sentence of ``doc``."""
+    words = doc.get_words()
+    tags = spans_to_tags(doc, words)
+    return [([w.text for w in words[a:b]], tags[a:b]) for a, b in split_sentences(doc.text, words)]
+
+
+def encode_documents(docs: Sequence[Document], aligner: SubwordAligner, label2id: dict[str, int]) -> list[dict]:
+    """Training features: one or more non-overlapping windows per sentence, first-subword labels."""
+    units = [u for d in docs for u in sentence_units(d)]
+    pieces = aligner.word_pieces([w for w, _ in units])
+    feats = []
+    for (_, tags), p in zip(units, pieces):
+        for f in aligner.encode(p, [label2id[t] for t in tags], overlap=0):
+            f.pop("word_index")
+            feats.append(f)
+    return feats

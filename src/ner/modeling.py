@@ -1,0 +1,76 @@
+"""Building the tokenizer and the token-classification model: a pretrained (Pars)BERT, or a small BERT
+built locally with no download (WordPiece trained on the training text, small ``BertConfig``)."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from ner import hub
+from ner.normalize import Normalizer
+
+log = logging.getLogger(__name__)
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def train_wordpiece(texts: Iterable[str], vocab_size: int, min_frequency: int = 2, lowercase: bool = False):
+    """A BERT WordPiece tokenizer trained on ``texts`` (already normalised), wrapped for ``transformers``."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertTokenizerFast
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False,
+                                                lowercase=lowercase)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                        special_tokens=SPECIAL_TOKENS, continuing_subword_prefix="##")
+    tok.train_from_iterator(texts, trainer=trainer)
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+                                                       special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
+    tok.decoder = decoders.WordPiece(prefix="##")
+    fast = BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]",
+                             cls_token="[CLS]", mask_token="[MASK]", do_lower_case=lowercase)
+    # transformers 5 ignores a vocab_file silently; make sure the trained vocabulary really is in use.
+    if len(fast) != tok.get_vocab_size() or len(fast) <= len(SPECIAL_TOKENS):
+        raise RuntimeError(f"tokenizer vocabulary was not taken over ({len(fast)} vs {tok.get_vocab_size()})")
+    return fast
+
+
+def label_config(tags: Sequence[str]) -> dict:
+    return {"num_labels": len(tags), "id2label": dict(enumerate(tags)), "label2id": {t: i for i, t in enumerate(tags)}}
+
+
+def build_small(texts: Iterable[str], tags: Sequence[str], cfg) -> tuple:
+    """Tokenizer trained on ``texts`` plus a randomly initialised small BERT token classifier."""
+    from transformers import BertConfig, BertForTokenClassification
+
+    tokenizer = train_wordpiece(texts, vocab_size=cfg.vocab_size, min_frequency=cfg.get("min_frequency", 2))
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_layers,
+                        num_attention_heads=cfg.num_heads, intermediate_size=cfg.intermediate_size,
+                        max_position_embeddings=max(cfg.max_length, 128), hidden_dropout_prob=cfg.get("dropout", 0.1),
+                        attention_probs_dropout_prob=cfg.get("dropout", 0.1), pad_token_id=tokenizer.pad_token_id,
+                        **label_config(tags))
+    log.info("small BERT: vocab %d, %d layers x %d hidden", len(tokenizer), cfg.num_layers, cfg.hidden_size)
+    return tokenizer, BertForTokenClassification(config)
+
+
+def load_pretrained(name_or_path: str, tags: Sequence[str]) -> tuple:
+    """A hub name or local directory; the classification head is new when the label set differs."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    tokenizer = hub.from_pretrained(AutoTokenizer, name_or_path)
+    model = hub.from_pretrained(AutoModelForTokenClassification, name_or_path, ignore_mismatched_sizes=True,
+                                **label_config(tags))
+    return tokenizer, model
+
+
+def build_model(model_cfg, tags: Sequence[str], train_texts: Iterable[str]) -> tuple:
+    if model_cfg.source == "small":
+        return build_small(train_texts, tags, model_cfg)
+    if model_cfg.source == "pretrained":
+        return load_pretrained(model_cfg.name_or_path, tags)
+    raise ValueError(f"model.source must be 'small' or 'pretrained', not {model_cfg.source!r}")
+
+
+def normalizer_from_config(cfg) -> Normalizer:
+    return Normalizer(**dict(cfg))

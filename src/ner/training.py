@@ -1,0 +1,135 @@
+"""Fine-tuning with the HF ``Trainer``: features, seqeval-strict model selection, early stopping, run folder."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ner.alignment import IGNORE_INDEX, SubwordAligner
+from ner.data import annotated_types, encode_documents, load_splits
+from ner.evaluation import evaluate_predictor, write_reports
+from ner.labels import bio_tags
+from ner.modeling import build_model, normalizer_from_config
+from ner.predictor import NerPredictor, save_ner_config
+
+log = logging.getLogger(__name__)
+
+
+def strict_f1_metric(id2label: dict[int, str]):
+    """``compute_metrics`` for the Trainer: seqeval strict-IOB2 micro F1 on first subwords."""
+    from seqeval.metrics import f1_score
+    from seqeval.scheme import IOB2
+
+    def compute(eval_pred) -> dict[str, float]:
+        logits, labels = eval_pred.predictions, eval_pred.label_ids
+        preds = np.argmax(logits, axis=-1)
+        gold_seqs, pred_seqs = [], []
+        for p_row, l_row in zip(preds, labels):
+            keep = l_row != IGNORE_INDEX
+            gold_seqs.append([id2label[int(i)] for i in l_row[keep]])
+            pred_seqs.append([id2label[int(i)] for i in p_row[keep]])
+        return {"f1_strict": f1_score(gold_seqs, pred_seqs, mode="strict", scheme=IOB2, zero_division=0),
+                "f1_default": f1_score(gold_seqs, pred_seqs, zero_division=0)}
+
+    return compute
+
+
+def training_arguments(tcfg, output_dir: Path, seed: int):
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        seed=seed,
+        num_train_epochs=tcfg.epochs,
+        max_steps=tcfg.get("max_steps", -1) or -1,
+        learning_rate=tcfg.learning_rate,
+        weight_decay=tcfg.weight_decay,
+        warmup_steps=tcfg.warmup_ratio,  # a float < 1 is a fraction of the steps in transformers 5
+        per_device_train_batch_size=tcfg.batch_size,
+        per_device_eval_batch_size=tcfg.eval_batch_size,
+        gradient_accumulation_steps=tcfg.get("gradient_accumulation_steps", 1),
+        train_sampling_strategy="group_by_length" if tcfg.group_by_length else "random",
+        eval_strategy=tcfg.eval_strategy,
+        save_strategy=tcfg.eval_strategy,
+        eval_steps=tcfg.get("eval_steps"),
+        save_steps=tcfg.get("eval_steps"),
+        logging_steps=tcfg.logging_steps,
+        load_best_model_at_end=True,
+        metric_for_best_model="f1_strict",
+        greater_is_better=True,
+        save_total_limit=2,  # the best and the latest
+        save_only_model=True,
+        use_cpu=tcfg.get("use_cpu", False),
+        bf16=tcfg.get("bf16", False),
+        dataloader_num_workers=0,
+        report_to="none",
+        disable_tqdm=not tcfg.get("progress", True),
+    )
+
+
+def train(cfg, run_dir: str | Path) -> dict:
+    """Train on ``cfg.data`` and fill ``run_dir``: ``model/`` (HF format), ``metrics.json``, ``report.txt``."""
+    from datasets import Dataset
+    from transformers import DataCollatorForTokenClassification, EarlyStoppingCallback, Trainer, set_seed
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    set_seed(cfg.seed)
+
+    # Data first: a broken file should fail before any model is built.
+    splits = load_splits(cfg.data)
+    types = annotated_types(cfg.data)
+    tags = bio_tags(types)
+    label2id = {t: i for i, t in enumerate(tags)}
+    normalizer = normalizer_from_config(cfg.model.normalization)
+
+    # The small model learns its vocabulary from the normalised training text; a pretrained one brings its own.
+    tokenizer, model = build_model(cfg.model, tags, (normalizer(d.text) for d in splits["train"]))
+    aligner = SubwordAligner(tokenizer, normalizer, cfg.model.max_length)
+    train_ds = Dataset.from_list(encode_documents(splits["train"], aligner, label2id))
+    dev_ds = Dataset.from_list(encode_documents(splits["dev"], aligner, label2id))
+    log.info("features: %d train, %d dev windows", len(train_ds), len(dev_ds))
+
+    tcfg = cfg.training
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(tcfg, run_dir / "checkpoints", cfg.seed),
+        train_dataset=train_ds,
+        eval_dataset=dev_ds,
+        data_collator=DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8),
+        processing_class=tokenizer,
+        compute_metrics=strict_f1_metric(model.config.id2label),
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=tcfg.early_stopping_patience)],
+    )
+    train_out = trainer.train()
+
+    # The best checkpoint (by dev strict F1) is loaded at the end; save it as the run's model.
+    model_dir = run_dir / "model"
+    trainer.save_model(str(model_dir))
+    tokenizer.save_pretrained(str(model_dir))
+    save_ner_config(model_dir, normalizer, cfg.model.max_length, cfg.model.overlap, entity_types=types,
+                    trained_on=cfg.data.get("name"))
+    if not tcfg.get("keep_checkpoints", False):
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+
+    # Final scores come from the saved model through the predictor, exactly as scripts/evaluate.py computes them.
+    predictor = NerPredictor.from_pretrained(model_dir)
+    results = {}
+    for split in ("dev", "test"):
+        if split in splits:
+            results[split] = evaluate_predictor(predictor, splits[split], types)[0]
+    write_reports(run_dir, results)
+    summary = {
+        "train_seconds": round(time.time() - started, 1),
+        "train_loss": train_out.metrics.get("train_loss"),
+        "global_step": train_out.global_step,
+        "best_dev_f1_strict_during_training": trainer.state.best_metric,
+        "log_history": trainer.state.log_history,
+    }
+    (run_dir / "train_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return {"results": results, "summary": summary, "model_dir": model_dir}
