@@ -106,3 +106,12 @@ def test_hub_model_offline_fails_fast_from_the_script(tmp_path):
                            f"hydra.run.dir={tmp_path / 'r'}"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2 and "HooshvareLab/bert-fa-base-uncased" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_mixed_marginal_training_scores_each_corpus_on_its_own_types(tmp_path):
+    run_script("train.py", "experiment=smoke_mixed", f"hydra.run.dir={tmp_path / 'r'}")
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["dev"]["types_scored"] == ["ORG", "PER", "LOC", "MONEY", "CLUSTER"]
+    assert metrics["fixtures_conll/dev"]["types_scored"] == ["ORG", "PER", "LOC"]
+    assert set(metrics["fixtures_conll/dev"]["strict"]["per_type"]) <= {"ORG", "PER", "LOC"}
+    assert "loss: marginal" in (tmp_path / "r" / "config.yaml").read_text()

@@ -87,13 +87,14 @@ class SubwordAligner:
         return out
 
     def encode(self, pieces: Sequence[list[int]], labels: Sequence[int] | None = None,
-               overlap: int = 0) -> list[dict]:
+               overlap: int = 0, masks: Sequence[int] | None = None) -> list[dict]:
         """Features for one sentence: ``input_ids``, ``word_index`` (word at each first subword, else -1,
-        and -1 outside the window's keep range) and, given word ``labels``, first-subword ``labels``."""
+        and -1 outside the window's keep range) and, given word ``labels``, first-subword ``labels``;
+        given ``masks`` (allowed-tag bit masks per word, see ``ner.losses``), a first-subword ``label_mask``."""
         feats = []
         cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         for win in plan_windows([min(len(p), self.budget) for p in pieces], self.budget, overlap):
-            ids, word_index, lab = [cls], [-1], [IGNORE_INDEX]
+            ids, word_index, lab, msk = [cls], [-1], [IGNORE_INDEX], [0]
             for w in range(win.first, win.end):
                 p = pieces[w][:self.budget]
                 ids += p
@@ -101,11 +102,16 @@ class SubwordAligner:
                 word_index += [w if keep else -1] + [-1] * (len(p) - 1)
                 if labels is not None:
                     lab += [labels[w] if keep else IGNORE_INDEX] + [IGNORE_INDEX] * (len(p) - 1)
+                if masks is not None:
+                    msk += [masks[w] if keep else 0] + [0] * (len(p) - 1)
             ids.append(sep)
             word_index.append(-1)
             lab.append(IGNORE_INDEX)
+            msk.append(0)
             feat = {"input_ids": ids, "word_index": word_index}
             if labels is not None:
                 feat["labels"] = lab
+            if masks is not None:
+                feat["label_mask"] = msk
             feats.append(feat)
         return feats

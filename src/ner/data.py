@@ -9,6 +9,7 @@ from ner.alignment import SubwordAligner
 from ner.documents import Document
 from ner.io import read_documents
 from ner.labels import ENTITY_TYPES, LabelMap
+from ner.losses import allowed_tag_masks
 from ner.spans import spans_to_tags
 from ner.words import split_sentences
 
@@ -20,8 +21,19 @@ def label_map_from_config(data_cfg) -> LabelMap:
     return LabelMap(dict(data_cfg.get("label_map") or {}), unknown=data_cfg.get("unknown_labels", "error"))
 
 
+def corpus_configs(data_cfg) -> dict:
+    """``{name: config}``: the components of a mixed config, or the config itself."""
+    if data_cfg.get("components"):
+        return {k: v for k, v in data_cfg.components.items() if v is not None}  # `data.components.X=null` drops X
+    return {data_cfg.get("name"): data_cfg}
+
+
 def annotated_types(data_cfg) -> list[str]:
-    """Which of our entity types this corpus annotates (the others are unknown, not absent, in its data)."""
+    """Which of our entity types a corpus annotates (the others are unknown, not absent, in its data);
+    for a mixed config, the union over its components."""
+    if data_cfg.get("components"):
+        union = {t for c in corpus_configs(data_cfg).values() for t in annotated_types(c)}
+        return [t for t in ENTITY_TYPES if t in union]
     types = list(data_cfg.get("annotates") or ENTITY_TYPES)
     bad = [t for t in types if t not in ENTITY_TYPES]
     if bad:
@@ -42,10 +54,26 @@ def load_split(data_cfg, split: str) -> list[Document] | None:
                           **dict(data_cfg.get("options") or {}))
     if data_cfg.get("max_docs"):
         docs = docs[:data_cfg.max_docs]
+    types = annotated_types(data_cfg)
     for d in docs:
         d.meta.setdefault("corpus", data_cfg.get("name"))
+        d.meta["annotates"] = types
     log.info("%s/%s: %d documents from %s", data_cfg.get("name"), split, len(docs), path)
     return docs
+
+
+def load_corpora(data_cfg) -> dict[str, dict[str, list[Document]]]:
+    """``{corpus: {split: documents}}`` for a single or a mixed config."""
+    return {name: load_splits(cfg) for name, cfg in corpus_configs(data_cfg).items()}
+
+
+def selection_corpus(data_cfg) -> str:
+    """The corpus whose dev split selects the model (``select_on`` of a mixed config)."""
+    names = list(corpus_configs(data_cfg))
+    chosen = data_cfg.get("select_on") or names[0]
+    if chosen not in names:
+        raise ValueError(f"data.select_on={chosen!r} is not one of the components {names}")
+    return chosen
 
 
 def load_splits(data_cfg) -> dict[str, list[Document]]:
@@ -68,13 +96,20 @@ def sentence_units(doc: Document) -> list[tuple[list[str], list[str]]]:
     return [([w.text for w in words[a:b]], tags[a:b]) for a, b in split_sentences(doc.text, words)]
 
 
-def encode_documents(docs: Sequence[Document], aligner: SubwordAligner, label2id: dict[str, int]) -> list[dict]:
-    """Training features: one or more non-overlapping windows per sentence, first-subword labels."""
-    units = [u for d in docs for u in sentence_units(d)]
+def encode_documents(docs: Sequence[Document], aligner: SubwordAligner, label2id: dict[str, int],
+                     partial: bool = False) -> list[dict]:
+    """Training features: one or more non-overlapping windows per sentence, first-subword labels; with
+    ``partial``, also the allowed-tag masks of each word given what its corpus annotates (``ner.losses``)."""
+    units, annotates = [], []
+    for d in docs:
+        for u in sentence_units(d):
+            units.append(u)
+            annotates.append(d.meta.get("annotates") or ENTITY_TYPES)
     pieces = aligner.word_pieces([w for w, _ in units])
     feats = []
-    for (_, tags), p in zip(units, pieces):
-        for f in aligner.encode(p, [label2id[t] for t in tags], overlap=0):
+    for (_, tags), p, ann in zip(units, pieces, annotates):
+        masks = allowed_tag_masks(tags, ann, label2id) if partial else None
+        for f in aligner.encode(p, [label2id[t] for t in tags], overlap=0, masks=masks):
             f.pop("word_index")
             feats.append(f)
     return feats

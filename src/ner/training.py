@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from ner.alignment import IGNORE_INDEX, SubwordAligner
-from ner.data import annotated_types, encode_documents, load_splits
+from ner.data import annotated_types, encode_documents, load_corpora, selection_corpus
 from ner.evaluation import evaluate_predictor, write_reports
 from ner.labels import bio_tags
+from ner.losses import partial_label_nll
 from ner.modeling import build_model, normalizer_from_config
 from ner.predictor import NerPredictor, save_ner_config
 
@@ -36,6 +37,41 @@ def strict_f1_metric(id2label: dict[int, str]):
                 "f1_default": f1_score(gold_seqs, pred_seqs, zero_division=0)}
 
     return compute
+
+
+class LabelMaskCollator:
+    """Dynamic padding of ``input_ids``/``labels`` (HF collator) plus the optional ``label_mask`` (0 = ignore)."""
+
+    def __init__(self, tokenizer, pad_to_multiple_of: int | None = 8):
+        from transformers import DataCollatorForTokenClassification
+
+        self.base = DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
+
+    def __call__(self, features):
+        import torch
+
+        masks = [f.pop("label_mask") for f in features] if "label_mask" in features[0] else None
+        batch = self.base(features)
+        if masks is not None:
+            width = batch["input_ids"].shape[1]
+            batch["label_mask"] = torch.tensor([m + [0] * (width - len(m)) for m in masks], dtype=torch.long)
+        return batch
+
+
+def _partial_trainer():
+    from transformers import Trainer
+
+    class PartialLabelTrainer(Trainer):
+        """Trainer whose loss is the marginal likelihood over allowed tags (``ner.losses``) when the batch
+        carries a ``label_mask``; batches without one (dev) use the model's cross-entropy."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            mask = inputs.pop("label_mask", None)
+            outputs = model(**inputs)
+            loss = outputs.loss if mask is None else partial_label_nll(outputs.logits, mask)
+            return (loss, outputs) if return_outputs else loss
+
+    return PartialLabelTrainer
 
 
 def training_arguments(tcfg, output_dir: Path, seed: int):
@@ -68,21 +104,26 @@ def training_arguments(tcfg, output_dir: Path, seed: int):
         dataloader_num_workers=0,
         report_to="none",
         disable_tqdm=not tcfg.get("progress", True),
+        remove_unused_columns=False,  # keep label_mask for the partial-label loss; features hold nothing else
     )
 
 
 def train(cfg, run_dir: str | Path) -> dict:
     """Train on ``cfg.data`` and fill ``run_dir``: ``model/`` (HF format), ``metrics.json``, ``report.txt``."""
     from datasets import Dataset
-    from transformers import DataCollatorForTokenClassification, EarlyStoppingCallback, Trainer, set_seed
+    from transformers import EarlyStoppingCallback, Trainer, set_seed
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     set_seed(cfg.seed)
 
-    # Data first: a broken file should fail before any model is built.
-    splits = load_splits(cfg.data)
+    # Data first: a broken file should fail before any model is built. A mixed config trains on every
+    # component's train split and selects on one component's dev split (``select_on``).
+    corpora = load_corpora(cfg.data)
+    select = selection_corpus(cfg.data)
+    splits = dict(corpora[select])
+    splits["train"] = [d for c in corpora.values() for d in c["train"]]
     types = annotated_types(cfg.data)
     tags = bio_tags(types)
     label2id = {t: i for i, t in enumerate(tags)}
@@ -91,17 +132,21 @@ def train(cfg, run_dir: str | Path) -> dict:
     # The small model learns its vocabulary from the normalised training text; a pretrained one brings its own.
     tokenizer, model = build_model(cfg.model, tags, (normalizer(d.text) for d in splits["train"]))
     aligner = SubwordAligner(tokenizer, normalizer, cfg.model.max_length)
-    train_ds = Dataset.from_list(encode_documents(splits["train"], aligner, label2id))
+    partial = cfg.training.get("loss", "cross_entropy") == "marginal"
+    if cfg.training.get("loss", "cross_entropy") not in ("cross_entropy", "marginal"):
+        raise ValueError(f"training.loss must be 'cross_entropy' or 'marginal', not {cfg.training.loss!r}")
+    train_ds = Dataset.from_list(encode_documents(splits["train"], aligner, label2id, partial=partial))
     dev_ds = Dataset.from_list(encode_documents(splits["dev"], aligner, label2id))
     log.info("features: %d train, %d dev windows", len(train_ds), len(dev_ds))
 
     tcfg = cfg.training
-    trainer = Trainer(
+    trainer_cls = _partial_trainer() if partial else Trainer
+    trainer = trainer_cls(
         model=model,
         args=training_arguments(tcfg, run_dir / "checkpoints", cfg.seed),
         train_dataset=train_ds,
         eval_dataset=dev_ds,
-        data_collator=DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8),
+        data_collator=LabelMaskCollator(tokenizer, pad_to_multiple_of=8),
         processing_class=tokenizer,
         compute_metrics=strict_f1_metric(model.config.id2label),
         callbacks=[EarlyStoppingCallback(early_stopping_patience=tcfg.early_stopping_patience)],
@@ -123,6 +168,12 @@ def train(cfg, run_dir: str | Path) -> dict:
     for split in ("dev", "test"):
         if split in splits:
             results[split] = evaluate_predictor(predictor, splits[split], types)[0]
+    # Each other corpus of a mixed config is scored on the types it annotates only.
+    for name, other in corpora.items():
+        for split in ("dev", "test"):
+            if name != select and split in other:
+                scored = [t for t in other[split][0].meta["annotates"] if t in types] if other[split] else types
+                results[f"{name}/{split}"] = evaluate_predictor(predictor, other[split], scored)[0]
     write_reports(run_dir, results)
     summary = {
         "train_seconds": round(time.time() - started, 1),
