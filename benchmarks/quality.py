@@ -122,8 +122,10 @@ def table(results: dict) -> str:
             if not scores:
                 continue
             seeds = ",".join(sorted(runs)) if not name.startswith("crf") else "-"
+            overrides = next(iter(runs.values())).get("overrides") or []
             cmd = f"`python benchmarks/quality.py --systems {name}" + (
-                f" --seeds {' '.join(sorted(runs))}`" if not name.startswith("crf") else "`")
+                f" --seeds {' '.join(sorted(runs))}" if not name.startswith("crf") else "") + (
+                f" --override {' '.join(overrides)}" if overrides else "") + "`"
             lines.append(f"| {name} | {seeds} | {fmt([s['micro_f1'] for s in scores])} | "
                          + " | ".join(fmt([s.get(t) for s in scores]) for t in types) + f" | {cmd} |")
         lines.append("")

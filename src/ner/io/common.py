@@ -1,6 +1,7 @@
 """Shared pieces of the readers: building validated documents, collecting errors, atomic writes."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -30,6 +31,24 @@ class ErrorCollector:
         shown = "\n  ".join(str(e) for e in self.errors[:MAX_REPORTED])
         more = f"\n  ... and {len(self.errors) - MAX_REPORTED} more" if len(self.errors) > MAX_REPORTED else ""
         raise AnnotationError(f"{len(self.errors)} problem(s) in the data:\n  {shown}{more}", source=self.source)
+
+
+def json_lines(path: str | Path, errors: ErrorCollector) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for each non-blank line; bad JSON and non-objects are collected as errors."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                errors.add(AnnotationError(f"invalid JSON: {e.msg} (column {e.colno})", source=errors.source,
+                                           line=lineno))
+                continue
+            if not isinstance(obj, dict):
+                errors.add(AnnotationError("each line must be a JSON object", source=errors.source, line=lineno))
+                continue
+            yield lineno, obj
 
 
 def map_spans(spans: Iterable[tuple[int, int, str]], label_map: LabelMap | None, *, errors: ErrorCollector,

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ner.documents import AnnotationError, Document
-from ner.io.common import ErrorCollector, map_spans, validated
+from ner.io.common import ErrorCollector, json_lines, map_spans, validated
 from ner.labels import LabelMap
 
 
@@ -15,30 +15,22 @@ def read_doccano(path: str | Path, label_map: LabelMap | None = None, text_key: 
     source = str(path)
     errors = ErrorCollector(source)
     docs = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                errors.add(AnnotationError(f"invalid JSON: {e.msg}", source=source, line=lineno))
-                continue
-            doc_id = str(obj.get("id", lineno))
-            text = obj.get(text_key)
-            if not isinstance(text, str) or not text.strip():
-                errors.add(AnnotationError(f"missing or empty {text_key!r}", source=source, line=lineno, doc_id=doc_id))
-                continue
-            try:
-                if "entities" in obj:
-                    triples = [(e["start_offset"], e["end_offset"], e["label"]) for e in obj["entities"]]
-                else:
-                    triples = [(int(s), int(e), str(lab)) for s, e, lab in obj.get("label", [])]
-            except (KeyError, TypeError, ValueError) as e:
-                errors.add(AnnotationError(f"malformed entity list ({e!r})", source=source, line=lineno, doc_id=doc_id))
-                continue
-            spans = map_spans(triples, label_map, errors=errors, doc_id=doc_id, line=lineno)
-            docs.append(validated(Document(doc_id, text, spans), errors, lineno))
+    for lineno, obj in json_lines(path, errors):
+        doc_id = str(obj.get("id", lineno))
+        text = obj.get(text_key)
+        if not isinstance(text, str) or not text.strip():
+            errors.add(AnnotationError(f"missing or empty {text_key!r}", source=source, line=lineno, doc_id=doc_id))
+            continue
+        try:
+            if "entities" in obj:
+                triples = [(e["start_offset"], e["end_offset"], e["label"]) for e in obj["entities"]]
+            else:
+                triples = [(int(s), int(e), str(lab)) for s, e, lab in obj.get("label", [])]
+        except (KeyError, TypeError, ValueError) as e:
+            errors.add(AnnotationError(f"malformed entity list ({e!r})", source=source, line=lineno, doc_id=doc_id))
+            continue
+        spans = map_spans(triples, label_map, errors=errors, doc_id=doc_id, line=lineno)
+        docs.append(validated(Document(doc_id, text, spans), errors, lineno))
     errors.raise_if_any()
     return docs
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ner.documents import AnnotationError, Document
-from ner.io.common import ErrorCollector, atomic_write, map_spans, validated
+from ner.io.common import ErrorCollector, atomic_write, json_lines, map_spans, validated
 from ner.labels import LabelMap
 
 _RESERVED = {"id", "text", "entities"}
@@ -28,37 +28,28 @@ def read_jsonl(path: str | Path, label_map: LabelMap | None = None) -> list[Docu
     errors = ErrorCollector(source)
     docs: list[Document] = []
     seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                if not isinstance(obj, dict):
-                    raise AnnotationError("each line must be a JSON object", source=source, line=lineno)
-                doc_id, text = obj.get("id"), obj.get("text")
-                if not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool):
-                    raise AnnotationError("missing or non-string 'id'", source=source, line=lineno)
-                doc_id = str(doc_id)
-                if not isinstance(text, str) or not text.strip():
-                    raise AnnotationError("missing or empty 'text'", source=source, line=lineno, doc_id=doc_id)
-                if doc_id in seen:
-                    raise AnnotationError(f"duplicate id (first on line {seen[doc_id]})", source=source,
-                                          line=lineno, doc_id=doc_id)
-                seen[doc_id] = lineno
-                ents = obj.get("entities", [])
-                if not isinstance(ents, list):
-                    raise AnnotationError("'entities' must be a list", source=source, line=lineno, doc_id=doc_id)
-                triples = [_entity_triple(e, source=source, lineno=lineno, doc_id=doc_id) for e in ents]
-            except json.JSONDecodeError as e:
-                errors.add(AnnotationError(f"invalid JSON: {e.msg} (column {e.colno})", source=source, line=lineno))
-                continue
-            except AnnotationError as e:
-                errors.add(e)
-                continue
-            spans = map_spans(triples, label_map, errors=errors, doc_id=doc_id, line=lineno)
-            meta = {k: v for k, v in obj.items() if k not in _RESERVED}
-            docs.append(validated(Document(doc_id, text, spans, meta), errors, lineno))
+    for lineno, obj in json_lines(path, errors):
+        try:
+            doc_id, text = obj.get("id"), obj.get("text")
+            if not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool):
+                raise AnnotationError("missing or non-string 'id'", source=source, line=lineno)
+            doc_id = str(doc_id)
+            if not isinstance(text, str) or not text.strip():
+                raise AnnotationError("missing or empty 'text'", source=source, line=lineno, doc_id=doc_id)
+            if doc_id in seen:
+                raise AnnotationError(f"duplicate id (first on line {seen[doc_id]})", source=source,
+                                      line=lineno, doc_id=doc_id)
+            seen[doc_id] = lineno
+            ents = obj.get("entities", [])
+            if not isinstance(ents, list):
+                raise AnnotationError("'entities' must be a list", source=source, line=lineno, doc_id=doc_id)
+            triples = [_entity_triple(e, source=source, lineno=lineno, doc_id=doc_id) for e in ents]
+        except AnnotationError as e:
+            errors.add(e)
+            continue
+        spans = map_spans(triples, label_map, errors=errors, doc_id=doc_id, line=lineno)
+        meta = {k: v for k, v in obj.items() if k not in _RESERVED}
+        docs.append(validated(Document(doc_id, text, spans, meta), errors, lineno))
     errors.raise_if_any()
     return docs
 
