@@ -22,6 +22,7 @@ from ner.spans import check_spans
 from ner.words import split_words
 
 SPLITS = ("train", "dev", "test")
+_UNJOIN = str.maketrans({"ي": "ی", "ك": "ک", "ى": "ی", "\u200c": None})
 
 
 @dataclass
@@ -79,8 +80,13 @@ def structural_errors(splits: dict[str, list[Document]], near_dup_threshold: flo
     return errors
 
 
+def _word_key(word: str) -> str:
+    return word.translate(_UNJOIN)
+
+
 def _key(text: str) -> str:
-    return re.sub(r"\s+", " ", fold(text)).strip()
+    """Comparison key of a surface string: its words (ZWNJ removed, Arabic letters folded) joined by spaces."""
+    return " ".join(_word_key(w.text) for w in split_words(text))
 
 
 def audit(splits: dict[str, list[Document]], exceptions: dict | None = None) -> tuple[list[str], int]:
@@ -90,33 +96,36 @@ def audit(splits: dict[str, list[Document]], exceptions: dict | None = None) -> 
     ``exceptions`` = ``{"multi_label": {string: reason}, "unannotated": {string: reason}}``.
     """
     exceptions = exceptions or {}
-    multi_ok = {_key(k) for k in (exceptions.get("multi_label") or {})}
-    bare_ok = {_key(k) for k in (exceptions.get("unannotated") or {})}
+    # Exception keys are compared without spaces, so «سیب زمینی» in the file covers «سیب‌زمینی» as well.
+    loose = lambda k: _key(k).replace(" ", "")  # noqa: E731
+    multi_ok = {loose(k) for k in (exceptions.get("multi_label") or {})}
+    bare_ok = {loose(k) for k in (exceptions.get("unannotated") or {})}
     labels: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     docs = [d for split in SPLITS for d in splits.get(split, [])]
     for doc in docs:
         for s in doc.spans:
             labels[_key(doc.span_text(s))][s.label].append(doc.id)
-    findings, explained = [], 0
+    findings, explained, used = [], 0, set()
     for surface, by_label in sorted(labels.items()):
         if len(by_label) > 1:
-            if surface in multi_ok:
+            if surface.replace(" ", "") in multi_ok:
+                used.add(surface.replace(" ", ""))
                 explained += 1
                 continue
             detail = "; ".join(f"{lab} x{len(ids)} (e.g. {ids[0]})" for lab, ids in sorted(by_label.items()))
             findings.append(f"(a) «{surface}» has several labels: {detail}")
-    # (b) bare occurrences of annotated strings, matched on word boundaries in the folded text.
+    # (b) bare occurrences of annotated strings, matched word by word (a ZWNJ-joined word stays one word).
     annotated = {k for k in labels}
     by_len = defaultdict(set)
     for k in annotated:
         by_len[len(k.split(" "))].add(k)
     bare: dict[str, list[str]] = defaultdict(list)
     for doc in docs:
-        words = split_words(fold(doc.text))
+        words = split_words(doc.text)
         covered = set()
         for s in doc.spans:
             covered.update(i for i, w in enumerate(words) if s.start <= w.start and w.end <= s.end)
-        keys = [_key(w.text) for w in words]
+        keys = [_word_key(w.text) for w in words]
         for n, cands in by_len.items():
             for i in range(len(words) - n + 1):
                 if any(j in covered for j in range(i, i + n)):
@@ -125,12 +134,15 @@ def audit(splits: dict[str, list[Document]], exceptions: dict | None = None) -> 
                 if phrase in cands:
                     bare[phrase].append(f"{doc.id}@{words[i].start}")
     for surface, where in sorted(bare.items()):
-        if surface in bare_ok:
+        if surface.replace(" ", "") in bare_ok:
+            used.add(surface.replace(" ", ""))
             explained += 1
             continue
         n_ann = sum(len(v) for v in labels[surface].values())
         findings.append(f"(b) «{surface}» annotated {n_ann}x as {'/'.join(sorted(labels[surface]))} but bare "
                         f"{len(where)}x: {', '.join(where[:4])}{' ...' if len(where) > 4 else ''}")
+    for stale in sorted((multi_ok | bare_ok) - used):
+        findings.append(f"(c) audit_exceptions.yaml explains «{stale}», which no longer occurs: remove the entry")
     return findings, explained
 
 
