@@ -12,7 +12,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 export HF_HUB_DISABLE_TELEMETRY = 1
 
-.PHONY: install train test test-fast corpus validate stats clean-runs
+.PHONY: install train test test-fast corpus validate stats encoder clean-runs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ validate: $(STAMP)
 
 stats: $(STAMP)
 	$(BIN)/python scripts/validate_annotations.py --stats
+
+# Pretrain the small news encoder into encoders/news-small (bounded per call by pretrain.training.max_minutes;
+# run it again to resume from the last checkpoint).
+encoder: $(STAMP)
+	$(BIN)/python scripts/pretrain.py
 
 clean-runs:
 	rm -rf runs

@@ -1,0 +1,1 @@
+"""Domain-adaptive masked-LM pretraining: unlabeled-news readers, masking, the pretraining run."""

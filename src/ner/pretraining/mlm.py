@@ -1,0 +1,226 @@
+"""Masked-LM pretraining of a BERT encoder, from scratch or continued from a checkpoint.
+
+Text is normalised exactly like the NER pipeline, tokenised, packed into fixed-length blocks and masked on the
+fly (token-level or whole-word). The loss projects onto the vocabulary only at masked positions, which halves
+the cost of ``BertForMaskedLM`` on CPU. A run is bounded (``max_steps`` and ``max_minutes``) and resumable:
+checkpoints go to ``<output_dir>/checkpoints`` and a rerun continues from the last one.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from ner.alignment import IGNORE_INDEX
+
+log = logging.getLogger(__name__)
+
+
+def pack_blocks(tokenizer, docs: list[str], block_size: int) -> list[list[int]]:
+    """Concatenate documents (``[SEP]`` between them) and cut into ``[CLS] ... [SEP]`` blocks."""
+    body = block_size - 2
+    stream: list[int] = []
+    blocks = []
+    enc = tokenizer(docs, add_special_tokens=False)["input_ids"]
+    for ids in enc:
+        stream += ids + [tokenizer.sep_token_id]
+        while len(stream) >= body:
+            blocks.append([tokenizer.cls_token_id] + stream[:body] + [tokenizer.sep_token_id])
+            stream = stream[body:]
+    if len(stream) > body // 4:
+        blocks.append([tokenizer.cls_token_id] + stream + [tokenizer.sep_token_id])
+    return blocks
+
+
+class MaskingCollator:
+    """BERT masking (80% [MASK], 10% random, 10% kept) of ``probability`` of the tokens, or of whole words
+    (a word = a token plus the ``##`` pieces after it) when ``whole_word``."""
+
+    def __init__(self, tokenizer, probability: float = 0.15, whole_word: bool = False, seed: int = 0):
+        self.tok = tokenizer
+        self.p = probability
+        self.whole_word = whole_word
+        self.generator = torch.Generator().manual_seed(seed)
+        vocab = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+        self.is_continuation = torch.tensor([t.startswith("##") for t in vocab], dtype=torch.bool)
+        self.special = torch.tensor(sorted(set(tokenizer.all_special_ids)))
+
+    def __call__(self, features) -> dict:
+        ids = [f["input_ids"] if isinstance(f, dict) else f for f in features]
+        width = max(len(x) for x in ids)
+        input_ids = torch.full((len(ids), width), self.tok.pad_token_id, dtype=torch.long)
+        for r, x in enumerate(ids):
+            input_ids[r, :len(x)] = torch.tensor(x)
+        attention = (input_ids != self.tok.pad_token_id).long()
+        maskable = ~torch.isin(input_ids, self.special)
+        draw = torch.rand(input_ids.shape, generator=self.generator)
+        if self.whole_word:
+            cont = self.is_continuation[input_ids] & maskable
+            word_id = torch.cumsum((~cont).long(), dim=1)  # continuation pieces share their word's id
+            chosen = torch.gather(draw, 1, (word_id - 1).clamp(min=0)) < self.p
+            # the draw of a word is the draw at its first token: index by the word's start position
+            starts = torch.zeros_like(draw)
+            for r in range(input_ids.shape[0]):
+                pos = torch.nonzero(~cont[r]).squeeze(1)
+                starts[r, :len(pos)] = draw[r, pos]
+            chosen = torch.gather(starts, 1, (word_id - 1).clamp(min=0)) < self.p
+        else:
+            chosen = draw < self.p
+        chosen &= maskable
+        labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
+        action = torch.rand(input_ids.shape, generator=self.generator)
+        masked = input_ids.clone()
+        masked[chosen & (action < 0.8)] = self.tok.mask_token_id
+        rand_pos = chosen & (action >= 0.8) & (action < 0.9)
+        masked[rand_pos] = torch.randint(len(self.tok), (int(rand_pos.sum()),), generator=self.generator)
+        return {"input_ids": masked, "attention_mask": attention, "labels": labels}
+
+
+def masked_only_loss(model, inputs) -> torch.Tensor:
+    """Cross-entropy of ``BertForMaskedLM`` computed only where a label is set."""
+    labels = inputs["labels"]
+    hidden = model.bert(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).last_hidden_state
+    sel = labels != IGNORE_INDEX
+    if not sel.any():
+        return hidden.sum() * 0.0
+    logits = model.cls(hidden[sel])
+    return torch.nn.functional.cross_entropy(logits.float(), labels[sel])
+
+
+def _trainer_class():
+    from transformers import Trainer, TrainerCallback
+
+    class MaskedLMTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss = masked_only_loss(model, inputs)
+            return (loss, {"loss": loss}) if return_outputs else loss
+
+    class TimeBudget(TrainerCallback):
+        """Stop (and save) after ``minutes`` of training in this invocation; a rerun resumes."""
+
+        def __init__(self, minutes: float | None):
+            self.deadline = time.time() + 60 * minutes if minutes else None
+
+        def on_step_end(self, args, state, control, **kw):
+            if self.deadline and time.time() > self.deadline:
+                log.info("time budget reached at step %d: saving and stopping", state.global_step)
+                control.should_save = True
+                control.should_training_stop = True
+
+    return MaskedLMTrainer, TimeBudget
+
+
+def build_encoder(cfg, train_docs: list[str]):
+    """(tokenizer, BertForMaskedLM): a new WordPiece + BERT of the configured size, or a checkpoint to continue."""
+    from transformers import AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM
+
+    from ner import hub
+    from ner.modeling import train_wordpiece
+
+    if cfg.mode == "continue":
+        tok = hub.from_pretrained(AutoTokenizer, cfg.init_from)
+        return tok, hub.from_pretrained(AutoModelForMaskedLM, cfg.init_from)
+    if cfg.mode != "scratch":
+        raise ValueError(f"pretrain.mode must be 'scratch' or 'continue', not {cfg.mode!r}")
+    tok = train_wordpiece(train_docs, vocab_size=cfg.tokenizer.vocab_size, min_frequency=cfg.tokenizer.min_frequency)
+    m = cfg.model
+    config = BertConfig(vocab_size=len(tok), hidden_size=m.hidden_size, num_hidden_layers=m.num_layers,
+                        num_attention_heads=m.num_heads, intermediate_size=m.intermediate_size,
+                        max_position_embeddings=m.max_position_embeddings, pad_token_id=tok.pad_token_id)
+    return tok, BertForMaskedLM(config)
+
+
+def pretrain(cfg, output_dir: str | Path) -> dict:
+    """Run (or resume) pretraining; writes the encoder, ``card.json`` and ``README.md`` into ``output_dir``."""
+    from datasets import Dataset
+    from transformers import AutoModelForMaskedLM, AutoTokenizer, TrainingArguments, set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from ner.modeling import normalizer_from_config
+    from ner.pretraining.unlabeled import collect_documents, held_out_split
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    set_seed(cfg.seed)
+    started = time.time()
+    p = cfg.pretrain
+    normalizer = normalizer_from_config(p.normalization)
+    docs, counts = collect_documents(p.sources, normalizer)
+    train_docs, held_docs = held_out_split(docs, p.held_out_fraction)
+    log.info("pretraining text: %d documents (%d held out)", len(train_docs), len(held_docs))
+
+    ckpt_dir = out / "checkpoints"
+    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if last:  # resume: the tokenizer and model come from the checkpoint, so the vocabulary stays fixed
+        tokenizer = AutoTokenizer.from_pretrained(last)
+        model = AutoModelForMaskedLM.from_pretrained(last)
+    else:
+        tokenizer, model = build_encoder(p, train_docs)
+    train_blocks = pack_blocks(tokenizer, train_docs, p.block_size)
+    held_blocks = pack_blocks(tokenizer, held_docs, p.block_size)
+    n_tokens = sum(len(b) for b in train_blocks)
+    log.info("%d training blocks (%d tokens), %d held-out blocks", len(train_blocks), n_tokens, len(held_blocks))
+
+    t = p.training
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir), seed=cfg.seed, max_steps=t.max_steps, learning_rate=t.learning_rate,
+        warmup_steps=t.warmup_ratio, weight_decay=t.weight_decay, per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.batch_size, lr_scheduler_type=t.get("scheduler", "linear"),
+        save_strategy="steps", save_steps=t.save_steps, save_total_limit=1, eval_strategy="steps",
+        eval_steps=t.eval_steps, logging_steps=t.logging_steps, bf16=t.get("bf16", False), use_cpu=t.get("use_cpu", False),
+        prediction_loss_only=True, report_to="none", remove_unused_columns=False, dataloader_num_workers=0,
+        disable_tqdm=not t.get("progress", True), max_grad_norm=1.0,
+    )
+    trainer_cls, time_budget = _trainer_class()
+    collator = MaskingCollator(tokenizer, p.mlm_probability, p.whole_word_mask, seed=cfg.seed)
+    trainer = trainer_cls(model=model, args=args, data_collator=collator,
+                          train_dataset=Dataset.from_dict({"input_ids": train_blocks}),
+                          eval_dataset=Dataset.from_dict({"input_ids": held_blocks}),
+                          callbacks=[time_budget(t.get("max_minutes"))])
+    if last:
+        tokenizer.save_pretrained(last)
+    trainer.train(resume_from_checkpoint=last)
+    tokenizer.save_pretrained(str(ckpt_dir / f"checkpoint-{trainer.state.global_step}"))
+    eval_loss = trainer.evaluate()["eval_loss"]
+
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))
+    steps = trainer.state.global_step
+    card = {
+        "mode": p.mode, "init_from": p.get("init_from"), "sources": counts,
+        "documents": {"train": len(train_docs), "held_out": len(held_docs)},
+        "train_tokens_per_pass": n_tokens, "steps": steps, "batch_size": t.batch_size, "block_size": p.block_size,
+        "tokens_seen": steps * t.batch_size * p.block_size,
+        "objective": f"masked LM, {p.mlm_probability:.0%} {'whole-word' if p.whole_word_mask else 'token'} masking",
+        "model": {"parameters": sum(x.numel() for x in model.parameters()), "vocab_size": len(tokenizer),
+                  "hidden_size": model.config.hidden_size, "num_layers": model.config.num_hidden_layers},
+        "held_out_loss": round(eval_loss, 4), "held_out_perplexity": round(math.exp(min(eval_loss, 50)), 2),
+        "seconds_this_invocation": round(time.time() - started, 1),
+        "normalization": normalizer.to_dict(),
+    }
+    (out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
+    (out / "README.md").write_text(_card_markdown(card), encoding="utf-8")
+    return card
+
+
+def _card_markdown(card: dict) -> str:
+    rows = "\n".join(f"| {k} | {v['documents']} | {v['dropped_duplicate_or_short']} |" for k, v in card["sources"].items())
+    return f"""# Persian news encoder (build product, not committed)
+
+- Objective: {card['objective']}; mode: {card['mode']}{f" from {card['init_from']}" if card['init_from'] else ''}
+- Model: {card['model']['num_layers']} layers x {card['model']['hidden_size']}, vocabulary {card['model']['vocab_size']},
+  {card['model']['parameters']:,} parameters
+- Steps: {card['steps']} x batch {card['batch_size']} x block {card['block_size']} = {card['tokens_seen']:,} tokens seen
+  ({card['train_tokens_per_pass']:,} tokens per pass over the training text)
+- Held-out masked-LM loss {card['held_out_loss']}, perplexity {card['held_out_perplexity']}
+
+| source | documents kept | dropped (duplicate/short) |
+|---|---|---|
+{rows}
+
+Use it for NER fine-tuning with `model=small_pretrained` or `model.source=pretrained model.name_or_path=<this folder>`.
+"""

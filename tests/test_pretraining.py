@@ -1,0 +1,89 @@
+"""Masked-LM pretraining: readers, masking, packing, and a few steps end to end (tiny corpus)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import ROOT
+from ner.normalize import Normalizer
+from ner.pretraining.mlm import MaskingCollator, pack_blocks
+from ner.pretraining.unlabeled import collect_documents, held_out_split, read_csv_articles, read_ham
+
+
+def test_readers_for_the_unlabeled_formats(tmp_path):
+    ham = tmp_path / "2003" / "HAM2-1.ham"
+    ham.parent.mkdir()
+    ham.write_text("تيتر خبر\nنويسنده\nسطر اول كه\nادامه دارد\n\nپاراگراف دوم\n", encoding="utf-8")
+    assert list(read_ham(tmp_path)) == ["تيتر خبر نويسنده سطر اول كه ادامه دارد\nپاراگراف دوم"]
+    csv_file = tmp_path / "n.csv"
+    csv_file.write_text(',title,text\n1,"\n  عنوان  \n","\nمتن\nچند خطی "\n2,,\n', encoding="utf-8")
+    assert list(read_csv_articles(csv_file)) == ["عنوان\nمتن چند خطی"]
+    (tmp_path / "a.json").write_text(json.dumps([{"title": "الف", "abstract": "ب", "paragraphs": ["پ"]}]))
+    docs, counts = collect_documents([
+        {"name": "ham", "kind": "ham", "path": str(tmp_path / "2003")},
+        {"name": "again", "kind": "ham", "path": str(ham)},
+        {"name": "fars", "kind": "json_articles", "path": str(tmp_path / "a.json")},
+    ], Normalizer(), min_chars=3)
+    assert docs[0].startswith("تیتر خبر نویسنده")  # normalised like the NER pipeline
+    assert counts["again"] == {"documents": 0, "dropped_duplicate_or_short": 1}  # de-duplicated
+    assert counts["fars"]["documents"] == 1
+    with pytest.raises(ValueError, match="unknown unlabeled source kind"):
+        collect_documents([{"kind": "xml", "path": "x"}], Normalizer())
+
+
+def test_held_out_split_is_deterministic_and_disjoint():
+    docs = [f"سند شماره {i}" for i in range(200)]
+    train, held = held_out_split(docs, 0.1)
+    assert (train, held) == held_out_split(docs, 0.1)
+    assert set(train).isdisjoint(held) and len(train) + len(held) == 200 and 5 < len(held) < 40
+
+
+def test_packing_and_whole_word_masking(fixture_tokenizer):
+    tok = fixture_tokenizer
+    blocks = pack_blocks(tok, ["شرکت شهرک‌های صنعتی استان گیلان"] * 20, block_size=16)
+    assert all(b[0] == tok.cls_token_id and b[-1] == tok.sep_token_id and len(b) <= 16 for b in blocks)
+    coll = MaskingCollator(tok, probability=0.5, whole_word=True, seed=0)
+    batch = coll([{"input_ids": b} for b in blocks])
+    labels, ids = batch["labels"], torch.nn.utils.rnn.pad_sequence(
+        [torch.tensor(b) for b in blocks], batch_first=True, padding_value=tok.pad_token_id)
+    assert ((labels == -100) | (labels == ids)).all()              # labels are the original tokens
+    special = torch.isin(ids, torch.tensor(tok.all_special_ids))
+    assert (labels[special] == -100).all()                        # specials never masked
+    cont = coll.is_continuation[ids]
+    # whole words: a masked continuation piece implies its word start is masked too
+    for r in range(ids.shape[0]):
+        for c in range(1, ids.shape[1]):
+            if cont[r, c] and labels[r, c] != -100:
+                k = c
+                while cont[r, k]:
+                    k -= 1
+                assert labels[r, k] != -100
+    frac = (labels != -100).sum() / (~special & (ids != tok.pad_token_id)).sum()
+    assert 0.25 < frac < 0.75
+
+
+@pytest.mark.slow
+def test_pretrain_resume_and_fine_tune_from_the_encoder(tmp_path):
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PROJECT_ROOT=str(ROOT))
+    enc = tmp_path / "enc"
+
+    def pretrain(steps):
+        p = subprocess.run([sys.executable, str(ROOT / "scripts" / "pretrain.py"), "pretrain=tiny",
+                            f"output_dir={enc}", f"pretrain.training.max_steps={steps}"],
+                           capture_output=True, text=True, env=env, timeout=300)
+        assert p.returncode == 0, p.stderr[-3000:]
+        return json.loads((enc / "card.json").read_text())
+
+    card = pretrain(4)
+    assert card["steps"] == 4 and card["held_out_perplexity"] > 1 and (enc / "model.safetensors").exists()
+    card = pretrain(6)  # resumes from checkpoint-4
+    assert card["steps"] == 6 and card["tokens_seen"] == 6 * 4 * 32
+    assert "Held-out masked-LM loss" in (enc / "README.md").read_text()
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), "experiment=smoke", "model=small_pretrained",
+                        f"model.name_or_path={enc}", "model.max_length=32", "model.overlap=8",
+                        f"hydra.run.dir={tmp_path / 'ner'}"], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert json.loads((tmp_path / "ner" / "model" / "config.json").read_text())["hidden_size"] == 32
