@@ -39,7 +39,6 @@ BERT = {
 }
 CRF = {"crf-peyma": ["peyma"], "crf-ours": ["annotations"], "crf-mixed": ["annotations", "peyma", "arman"]}
 EVALS = {"peyma/dev": ("peyma", "dev"), "ours/test": ("annotations", "test")}
-BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
 
 
 def compose(overrides):
@@ -110,35 +109,40 @@ def fmt(values):
     return f"{statistics.mean(vals):.3f} ± {statistics.stdev(vals):.3f}"
 
 
-def table(results: dict) -> str:
+def table(results: dict, evals=None, script: str = "benchmarks/quality.py") -> str:
     lines = []
-    for key in EVALS:
-        types = [t for t in ENTITY_TYPES if t != "CLUSTER"] if key.startswith("peyma") else list(ENTITY_TYPES)
-        lines += [f"**{key}** (strict IOB2 micro F1 and per type; mean ± std over seeds)", "",
-                  "| system | seeds | micro F1 | " + " | ".join(types) + " | command |",
-                  "|---|---|---|" + "---|" * len(types) + "---|"]
+    for key in evals or EVALS:
+        types = [t for t in ENTITY_TYPES if any(t in r["scores"].get(key, {}) for runs in results.values()
+                                                for r in runs.values())]
+        rows = []
         for name, runs in results.items():
             scores = [r["scores"][key] for r in runs.values() if key in r["scores"]]
             if not scores:
                 continue
             seeds = ",".join(sorted(runs)) if not name.startswith("crf") else "-"
             overrides = next(iter(runs.values())).get("overrides") or []
-            cmd = f"`python benchmarks/quality.py --systems {name}" + (
+            cmd = f"`python {script} --systems {name}" + (
                 f" --seeds {' '.join(sorted(runs))}" if not name.startswith("crf") else "") + (
                 f" --override {' '.join(overrides)}" if overrides else "") + "`"
-            lines.append(f"| {name} | {seeds} | {fmt([s['micro_f1'] for s in scores])} | "
-                         + " | ".join(fmt([s.get(t) for s in scores]) for t in types) + f" | {cmd} |")
-        lines.append("")
+            rows.append(f"| {name} | {seeds} | {fmt([s['micro_f1'] for s in scores])} | "
+                        + " | ".join(fmt([s.get(t) for s in scores]) for t in types) + f" | {cmd} |")
+        if rows:
+            lines += [f"**{key}** (strict IOB2 micro F1 and per type; mean ± std over seeds)", "",
+                      "| system | seeds | micro F1 | " + " | ".join(types) + " | command |",
+                      "|---|---|---|" + "---|" * len(types) + "---|", *rows, ""]
     return "\n".join(lines)
 
 
-def write_doc(results: dict, note: str) -> None:
+def write_doc(results: dict, note: str, section: str = "quality", evals=None,
+              script: str = "benchmarks/quality.py") -> None:
+    """Rewrite the part of docs/benchmarks.md between this section's markers (appended when missing)."""
+    begin, end_marker = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
     doc = ROOT / "docs" / "benchmarks.md"
-    body = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n\n" + BEGIN + "\n" + END + "\n"
-    if BEGIN not in body:
-        body += "\n" + BEGIN + "\n" + END + "\n"
-    block = f"{BEGIN}\n<!-- written by benchmarks/quality.py -->\n{note}\n\n{table(results)}{END}"
-    start, end = body.index(BEGIN), body.index(END) + len(END)
+    body = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    if begin not in body:
+        body += "\n" + begin + "\n" + end_marker + "\n"
+    block = f"{begin}\n<!-- written by {script} -->\n{note}\n\n{table(results, evals, script)}{end_marker}"
+    start, end = body.index(begin), body.index(end_marker) + len(end_marker)
     doc.write_text(body[:start] + block + body[end:], encoding="utf-8")
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Score a saved model on a dataset config; writes metrics.json and report.txt into the report folder."""
+"""Score a saved model on a dataset config; writes metrics.json, report.txt, per-split errors and confusion files
+and report.html into the report folder (``+report.all_documents=true``: every document in report.html)."""
 import hydra
 from omegaconf import DictConfig
 
@@ -14,7 +15,7 @@ def main(cfg: DictConfig) -> None:
 
     from ner.data import annotated_types, load_splits
     from ner.documents import AnnotationError
-    from ner.evaluation import evaluate_predictor, write_reports
+    from ner.evaluation import ReportOptions, evaluate_predictor, write_reports
     from ner.hub import ModelLoadError
     from ner.predictor import NerPredictor
 
@@ -22,15 +23,20 @@ def main(cfg: DictConfig) -> None:
     try:
         predictor = NerPredictor.from_pretrained(cfg.model_path, batch_size=cfg.batch_size)
         splits = load_splits(cfg.data)
+        options = ReportOptions.from_config(cfg)
     except (AnnotationError, ModelLoadError, FileNotFoundError, ValueError) as e:
         cli.fail(str(e))
     missing = [s for s in cfg.splits if s not in splits]
     if missing:
         cli.fail(f"data config {cfg.data.name!r} has no split(s) {missing}; it has {sorted(splits)}")
     types = [t for t in annotated_types(cfg.data) if f"B-{t}" in predictor.labels]
-    results = {s: evaluate_predictor(predictor, splits[s], types)[0] for s in cfg.splits}
-    write_reports(out_dir, results)
+    results, predictions = {}, {}
+    for s in cfg.splits:
+        results[s], pred_tags = evaluate_predictor(predictor, splits[s], types)
+        predictions[s] = (splits[s], pred_tags)
+    write_reports(out_dir, results, predictions, options)
     print(open(f"{out_dir}/report.txt", encoding="utf-8").read())
+    print(f"HTML report: {out_dir}/report.html")
     print(f"Report folder: {out_dir}")
 
 

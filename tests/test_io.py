@@ -118,3 +118,14 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
             f.write("half")
             raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_makes_an_ordinary_readable_file(tmp_path):
+    import os
+    import stat
+
+    with atomic_write(tmp_path / "r.html") as f:
+        f.write("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "r.html").stat().st_mode) == 0o666 & ~umask

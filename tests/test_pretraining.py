@@ -87,3 +87,18 @@ def test_pretrain_resume_and_fine_tune_from_the_encoder(tmp_path):
                         f"hydra.run.dir={tmp_path / 'ner'}"], capture_output=True, text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     assert json.loads((tmp_path / "ner" / "model" / "config.json").read_text())["hidden_size"] == 32
+
+
+def test_ppmi_svd_vectors_put_interchangeable_tokens_together():
+    import numpy as np
+
+    from ner.pretraining.static_vectors import cooccurrence, ppmi_svd
+
+    rng = np.random.default_rng(0)
+    # tokens 0/1 always occur next to 10, tokens 2/3 next to 20: 0~1 and 2~3 share contexts
+    blocks = [[int(rng.choice([0, 1])), 10, int(rng.choice([0, 1])), 11, int(rng.choice([2, 3])), 20,
+               int(rng.choice([2, 3])), 21] for _ in range(300)]
+    vecs = ppmi_svd(cooccurrence(blocks, 30, window=1), dim=4)
+    cos = lambda a, b: float(vecs[a] @ vecs[b] / (np.linalg.norm(vecs[a]) * np.linalg.norm(vecs[b]) + 1e-9))  # noqa
+    assert cos(0, 1) > 0.9 and cos(2, 3) > 0.9 and cos(0, 2) < 0.5
+    assert vecs.shape == (30, 4) and not vecs[25].any()  # unseen token: zero vector

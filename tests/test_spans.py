@@ -48,3 +48,10 @@ def test_corpus_style_quotes_inside_names_are_allowed_outside_our_guidelines():
     d = doc("شرکت « اپل »", (0, 12, "ORG"))
     assert check_spans(d, punctuation_edges=False) == []
     assert check_spans(d)  # our guidelines: punctuation stays outside
+
+
+def test_scoring_a_set_without_any_entity_gives_zeros_not_a_crash():
+    from ner.evaluation import score
+
+    s = score([["O", "O"]], [["O", "O"]], ["ORG"])
+    assert s["strict"]["micro"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}

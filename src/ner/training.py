@@ -11,7 +11,7 @@ import numpy as np
 
 from ner.alignment import IGNORE_INDEX, SubwordAligner
 from ner.data import annotated_types, encode_documents, load_corpora, selection_corpus
-from ner.evaluation import evaluate_predictor, write_reports
+from ner.evaluation import ReportOptions, evaluate_predictor, write_reports
 from ner.labels import bio_tags
 from ner.losses import partial_label_nll
 from ner.modeling import build_model, normalizer_from_config
@@ -164,17 +164,19 @@ def train(cfg, run_dir: str | Path) -> dict:
 
     # Final scores come from the saved model through the predictor, exactly as scripts/evaluate.py computes them.
     predictor = NerPredictor.from_pretrained(model_dir)
-    results = {}
+    results, predictions = {}, {}
     for split in ("dev", "test"):
         if split in splits:
-            results[split] = evaluate_predictor(predictor, splits[split], types)[0]
+            results[split], pred_tags = evaluate_predictor(predictor, splits[split], types)
+            predictions[split] = (splits[split], pred_tags)
     # Each other corpus of a mixed config is scored on the types it annotates only.
     for name, other in corpora.items():
         for split in ("dev", "test"):
             if name != select and split in other:
                 scored = [t for t in other[split][0].meta["annotates"] if t in types] if other[split] else types
-                results[f"{name}/{split}"] = evaluate_predictor(predictor, other[split], scored)[0]
-    write_reports(run_dir, results)
+                results[f"{name}/{split}"], pred_tags = evaluate_predictor(predictor, other[split], scored)
+                predictions[f"{name}/{split}"] = (other[split], pred_tags)
+    write_reports(run_dir, results, predictions, ReportOptions.from_config(cfg, strict=False))
     summary = {
         "train_seconds": round(time.time() - started, 1),
         "train_loss": train_out.metrics.get("train_loss"),

@@ -111,7 +111,19 @@ def _trainer_class():
                 control.should_save = True
                 control.should_training_stop = True
 
-    return MaskedLMTrainer, TimeBudget
+    class Snapshots(TrainerCallback):
+        """Copies of the encoder at chosen steps (``snapshots/step-N``), for the pretraining learning curve."""
+
+        def __init__(self, steps, out_dir: Path, tokenizer):
+            self.steps, self.out_dir, self.tokenizer = set(steps or []), out_dir, tokenizer
+
+        def on_step_end(self, args, state, control, model=None, **kw):
+            if state.global_step in self.steps and model is not None:
+                target = self.out_dir / "snapshots" / f"step-{state.global_step}"
+                model.save_pretrained(str(target))
+                self.tokenizer.save_pretrained(str(target))
+
+    return MaskedLMTrainer, TimeBudget, Snapshots
 
 
 def build_encoder(cfg, train_docs: list[str]):
@@ -163,6 +175,12 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
     train_blocks = pack_blocks(tokenizer, train_docs, p.block_size)
     held_blocks = pack_blocks(tokenizer, held_docs, p.block_size)
     n_tokens = sum(len(b) for b in train_blocks)
+    initialised = None
+    if not last and p.mode == "scratch" and p.get("init_embeddings") == "ppmi_svd":
+        from ner.pretraining.static_vectors import init_embeddings
+
+        initialised = init_embeddings(model, train_blocks, seed=cfg.seed)
+        log.info("initialised %d embedding rows from PPMI-SVD vectors", initialised)
     log.info("%d training blocks (%d tokens), %d held-out blocks", len(train_blocks), n_tokens, len(held_blocks))
 
     t = p.training
@@ -171,16 +189,19 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
         warmup_steps=t.warmup_ratio, weight_decay=t.weight_decay, per_device_train_batch_size=t.batch_size,
         per_device_eval_batch_size=t.batch_size, lr_scheduler_type=t.get("scheduler", "linear"),
         save_strategy="steps", save_steps=t.save_steps, save_total_limit=1, eval_strategy="steps",
-        eval_steps=t.eval_steps, logging_steps=t.logging_steps, bf16=t.get("bf16", False), use_cpu=t.get("use_cpu", False),
+        eval_steps=t.eval_steps, logging_steps=t.logging_steps, bf16=t.get("bf16", False),
+        # bf16 autocast on a CPU-only machine needs use_cpu (transformers refuses bf16 "without a GPU" otherwise)
+        use_cpu=t.get("use_cpu", False) or (t.get("bf16", False) and not torch.cuda.is_available()),
         prediction_loss_only=True, report_to="none", remove_unused_columns=False, dataloader_num_workers=0,
         disable_tqdm=not t.get("progress", True), max_grad_norm=1.0,
     )
-    trainer_cls, time_budget = _trainer_class()
+    trainer_cls, time_budget, snapshots = _trainer_class()
     collator = MaskingCollator(tokenizer, p.mlm_probability, p.whole_word_mask, seed=cfg.seed)
     trainer = trainer_cls(model=model, args=args, data_collator=collator,
                           train_dataset=Dataset.from_dict({"input_ids": train_blocks}),
                           eval_dataset=Dataset.from_dict({"input_ids": held_blocks}),
-                          callbacks=[time_budget(t.get("max_minutes"))])
+                          callbacks=[time_budget(t.get("max_minutes")),
+                                     snapshots(p.get("snapshot_steps"), out, tokenizer)])
     if last:
         tokenizer.save_pretrained(last)
     trainer.train(resume_from_checkpoint=last)
@@ -195,6 +216,7 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
         "documents": {"train": len(train_docs), "held_out": len(held_docs)},
         "train_tokens_per_pass": n_tokens, "steps": steps, "batch_size": t.batch_size, "block_size": p.block_size,
         "tokens_seen": steps * t.batch_size * p.block_size,
+        "embedding_init": p.get("init_embeddings") or "random", "embedding_rows_initialised": initialised,
         "objective": f"masked LM, {p.mlm_probability:.0%} {'whole-word' if p.whole_word_mask else 'token'} masking",
         "model": {"parameters": sum(x.numel() for x in model.parameters()), "vocab_size": len(tokenizer),
                   "hidden_size": model.config.hidden_size, "num_layers": model.config.num_hidden_layers},
