@@ -78,7 +78,10 @@ def run_bert(name, seed, extra, sets, runs_dir) -> dict:
     cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), *BERT[name], f"seed={seed}", *extra,
            f"hydra.run.dir={run}", "training.progress=false"]
     t0 = time.time()
-    subprocess.run(cmd, check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"), stdout=subprocess.DEVNULL)
+    if (run / "metrics.json").exists() and (run / "model" / "config.json").exists():
+        print(f"{run}: finished earlier, evaluating it again without retraining", flush=True)
+    else:
+        subprocess.run(cmd, check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"), stdout=subprocess.DEVNULL)
     p = NerPredictor.from_pretrained(run / "model")
     known = [t for t in ENTITY_TYPES if f"B-{t}" in p.labels]
     res = score_tagger(lambda docs: [t for t, _ in p.predict_words(docs)], known, sets)
