@@ -35,7 +35,6 @@ def ppmi_svd(counts, dim: int, shift: float = 1.0, alpha: float = 0.75, seed: in
     from sklearn.decomposition import TruncatedSVD
 
     counts = counts.tocoo()
-    total = counts.sum()
     row = np.asarray(counts.sum(axis=1)).ravel()
     col = np.asarray(counts.sum(axis=0)).ravel() ** alpha
     col_total = col.sum()
