@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from ner.labels import ENTITY_TYPES  # noqa: E402
 
 BERT = {
-    "peyma": ["model=small", "data=peyma"],
+    "peyma": ["model=small", "data=peyma", "training.learning_rate=1e-3", "training.warmup_ratio=0.06",
+              "training.batch_size=32"],
     "ours": ["experiment=quickstart"],
     "mixed-naive": ["experiment=mixed_naive"],
     "mixed-marginal": ["experiment=mixed_marginal"],
@@ -171,7 +172,11 @@ def main() -> int:
                 r = run_bert(name, seed, args.override, sets, runs_dir)
                 r["overrides"] = args.override
                 results.setdefault(name, {})[str(seed)] = r
-        store.write_text(json.dumps(results, indent=2))
+        # merge with what other invocations wrote meanwhile (benchmarks may run side by side)
+        merged = json.loads(store.read_text()) if store.exists() else {}
+        merged[name] = {**merged.get(name, {}), **results[name]}
+        store.write_text(json.dumps(merged, indent=2))
+        results = {**merged, **{name: merged[name]}}
         print(f"{name}: {json.dumps({k: v['scores'] for k, v in results[name].items()})}", flush=True)
     overrides = sorted({" ".join(r.get("overrides", [])) for runs in results.values() for r in runs.values()} - {""})
     note = ("Small BERT from scratch (configs/model/small.yaml), CPU, 2 cores."
