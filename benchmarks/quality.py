@@ -179,7 +179,8 @@ def main() -> int:
         results = {**merged, **{name: merged[name]}}
         print(f"{name}: {json.dumps({k: v['scores'] for k, v in results[name].items()})}", flush=True)
     overrides = sorted({" ".join(r.get("overrides", [])) for runs in results.values() for r in runs.values()} - {""})
-    note = ("Small BERT from scratch (configs/model/small.yaml), CPU, 2 cores."
+    threads = os.environ.get("OMP_NUM_THREADS", "all available")
+    note = (f"Small BERT from scratch (configs/model/small.yaml), CPU, {threads} thread(s) per training run."
             + (f" Budget overrides used: {'; '.join(overrides)}." if overrides else ""))
     write_doc(results, note)
     print(table(results))
