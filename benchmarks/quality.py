@@ -125,9 +125,9 @@ def table(results: dict, evals=None, script: str = "benchmarks/quality.py") -> s
                 continue
             seeds = ",".join(sorted(runs)) if not name.startswith("crf") else "-"
             overrides = next(iter(runs.values())).get("overrides") or []
-            cmd = f"`python {script} --systems {name}" + (
+            cmd = next(iter(runs.values())).get("command") or (f"`python {script} --systems {name}" + (
                 f" --seeds {' '.join(sorted(runs))}" if not name.startswith("crf") else "") + (
-                f" --override {' '.join(overrides)}" if overrides else "") + "`"
+                f" --override {' '.join(overrides)}" if overrides else "") + "`")
             rows.append(f"| {name} | {seeds} | {fmt([s['micro_f1'] for s in scores])} | "
                         + " | ".join(fmt([s.get(t) for s in scores]) for t in types) + f" | {cmd} |")
         if rows:

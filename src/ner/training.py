@@ -94,7 +94,7 @@ def training_arguments(tcfg, output_dir: Path, seed: int):
         eval_steps=tcfg.get("eval_steps"),
         save_steps=tcfg.get("eval_steps"),
         logging_steps=tcfg.logging_steps,
-        load_best_model_at_end=True,
+        load_best_model_at_end=tcfg.get("select_best", True) and tcfg.eval_strategy != "no",
         metric_for_best_model="f1_strict",
         greater_is_better=True,
         save_total_limit=2,  # the best and the latest
@@ -110,7 +110,6 @@ def training_arguments(tcfg, output_dir: Path, seed: int):
 
 def train(cfg, run_dir: str | Path) -> dict:
     """Train on ``cfg.data`` and fill ``run_dir``: ``model/`` (HF format), ``metrics.json``, ``report.txt``."""
-    from datasets import Dataset
     from transformers import EarlyStoppingCallback, Trainer, set_seed
 
     run_dir = Path(run_dir)
@@ -135,8 +134,8 @@ def train(cfg, run_dir: str | Path) -> dict:
     partial = cfg.training.get("loss", "cross_entropy") == "marginal"
     if cfg.training.get("loss", "cross_entropy") not in ("cross_entropy", "marginal"):
         raise ValueError(f"training.loss must be 'cross_entropy' or 'marginal', not {cfg.training.loss!r}")
-    train_ds = Dataset.from_list(encode_documents(splits["train"], aligner, label2id, partial=partial))
-    dev_ds = Dataset.from_list(encode_documents(splits["dev"], aligner, label2id))
+    train_ds = encode_documents(splits["train"], aligner, label2id, partial=partial)  # a list of features
+    dev_ds = encode_documents(splits["dev"], aligner, label2id)
     log.info("features: %d train, %d dev windows", len(train_ds), len(dev_ds))
 
     tcfg = cfg.training
@@ -149,11 +148,13 @@ def train(cfg, run_dir: str | Path) -> dict:
         data_collator=LabelMaskCollator(tokenizer, pad_to_multiple_of=8),
         processing_class=tokenizer,
         compute_metrics=strict_f1_metric(model.config.id2label),
-        callbacks=[EarlyStoppingCallback(early_stopping_patience=tcfg.early_stopping_patience)],
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=tcfg.early_stopping_patience)]
+        if tcfg.get("select_best", True) and tcfg.eval_strategy != "no" else [],
     )
     train_out = trainer.train()
 
-    # The best checkpoint (by dev strict F1) is loaded at the end; save it as the run's model.
+    # The best checkpoint (by dev strict F1) is loaded at the end (the last one with select_best=false);
+    # save it as the run's model.
     model_dir = run_dir / "model"
     trainer.save_model(str(model_dir))
     tokenizer.save_pretrained(str(model_dir))

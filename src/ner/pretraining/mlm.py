@@ -44,39 +44,50 @@ class MaskingCollator:
         self.tok = tokenizer
         self.p = probability
         self.whole_word = whole_word
+        self._worker = -1
         self.generator = torch.Generator().manual_seed(seed)
         vocab = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
         self.is_continuation = torch.tensor([t.startswith("##") for t in vocab], dtype=torch.bool)
         self.special = torch.tensor(sorted(set(tokenizer.all_special_ids)))
 
+    def _rng(self) -> torch.Generator:
+        # DataLoader workers each hold a copy of this collator: reseed each from its worker seed (different per
+        # worker and per epoch, reproducible from the loader's seed), else they would all repeat one mask stream
+        from torch.utils.data import get_worker_info
+
+        info = get_worker_info()
+        worker = info.seed if info is not None else -1
+        if worker != self._worker:
+            self._worker = worker
+            self.generator = torch.Generator().manual_seed(worker % 2**63)
+        return self.generator
+
     def __call__(self, features) -> dict:
+        gen = self._rng()
         ids = [f["input_ids"] if isinstance(f, dict) else f for f in features]
         width = max(len(x) for x in ids)
         input_ids = torch.full((len(ids), width), self.tok.pad_token_id, dtype=torch.long)
         for r, x in enumerate(ids):
-            input_ids[r, :len(x)] = torch.tensor(x)
+            input_ids[r, :len(x)] = torch.as_tensor(x)
         attention = (input_ids != self.tok.pad_token_id).long()
         maskable = ~torch.isin(input_ids, self.special)
-        draw = torch.rand(input_ids.shape, generator=self.generator)
+        draw = torch.rand(input_ids.shape, generator=gen)
         if self.whole_word:
+            # every piece takes the draw of its word's first piece: the position of the last non-continuation
+            # token at or before it (a running maximum over positions)
             cont = self.is_continuation[input_ids] & maskable
-            word_id = torch.cumsum((~cont).long(), dim=1)  # continuation pieces share their word's id
-            chosen = torch.gather(draw, 1, (word_id - 1).clamp(min=0)) < self.p
-            # the draw of a word is the draw at its first token: index by the word's start position
-            starts = torch.zeros_like(draw)
-            for r in range(input_ids.shape[0]):
-                pos = torch.nonzero(~cont[r]).squeeze(1)
-                starts[r, :len(pos)] = draw[r, pos]
-            chosen = torch.gather(starts, 1, (word_id - 1).clamp(min=0)) < self.p
+            pos = torch.arange(width).expand_as(input_ids)
+            start = torch.where(cont, torch.zeros_like(pos), pos).cummax(dim=1).values
+            chosen = torch.gather(draw, 1, start) < self.p
         else:
             chosen = draw < self.p
         chosen &= maskable
         labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
-        action = torch.rand(input_ids.shape, generator=self.generator)
+        action = torch.rand(input_ids.shape, generator=gen)
         masked = input_ids.clone()
         masked[chosen & (action < 0.8)] = self.tok.mask_token_id
         rand_pos = chosen & (action >= 0.8) & (action < 0.9)
-        masked[rand_pos] = torch.randint(len(self.tok), (int(rand_pos.sum()),), generator=self.generator)
+        masked[rand_pos] = torch.randint(len(self.tok), (int(rand_pos.sum()),), generator=gen)
         return {"input_ids": masked, "attention_mask": attention, "labels": labels}
 
 
@@ -91,23 +102,64 @@ def masked_only_loss(model, inputs) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.float(), labels[sel])
 
 
+class BudgetPlan:
+    """How many steps this invocation can afford within ``minutes``, re-estimated from the measured step time.
+
+    With ``scheduler: linear_budget`` the learning rate warms up over ``warmup`` (a fraction of the planned
+    steps) and decays linearly to zero exactly when the time budget ends, so a time-bounded run is annealed
+    whatever the machine's speed. ``max_steps`` stays an upper bound. A resumed run plans afresh from its own
+    budget (the rate rises again: a warm restart).
+    """
+
+    def __init__(self, minutes: float | None, max_steps: int, warmup: float, measure_after: int = 10):
+        self.deadline = time.time() + 60 * minutes if minutes else None
+        self.max_steps, self.warmup, self.measure_after = max_steps, warmup, measure_after
+        self.total = max_steps
+        self._t0 = self._s0 = None
+
+    def update(self, step: int) -> None:
+        now = time.time()
+        if self._t0 is None:  # start timing after the first step (allocation, kernel selection)
+            self._t0, self._s0 = now, step
+        elif self.deadline and step - self._s0 >= self.measure_after:
+            per_step = (now - self._t0) / (step - self._s0)
+            self.total = min(self.max_steps, step + max(0, int((self.deadline - now) / per_step)))
+
+    def lr_factor(self, step: int) -> float:
+        warm = max(1, int(self.warmup * self.total)) if self.warmup < 1 else int(self.warmup)
+        if step < warm:
+            return step / warm
+        return max(0.0, (self.total - step) / max(1, self.total - warm))
+
+
 def _trainer_class():
     from transformers import Trainer, TrainerCallback
 
     class MaskedLMTrainer(Trainer):
+        plan: BudgetPlan | None = None
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             loss = masked_only_loss(model, inputs)
             return (loss, {"loss": loss}) if return_outputs else loss
 
-    class TimeBudget(TrainerCallback):
-        """Stop (and save) after ``minutes`` of training in this invocation; a rerun resumes."""
+        def create_scheduler(self, num_training_steps, optimizer=None):
+            if self.plan is None or self.lr_scheduler is not None:
+                return super().create_scheduler(num_training_steps, optimizer)
+            plan = self.plan
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, plan.lr_factor)
+            return self.lr_scheduler
 
-        def __init__(self, minutes: float | None):
-            self.deadline = time.time() + 60 * minutes if minutes else None
+    class TimeBudget(TrainerCallback):
+        """Stop (and save) when this invocation's time budget or planned step count is reached; a rerun resumes."""
+
+        def __init__(self, plan: BudgetPlan):
+            self.plan = plan
 
         def on_step_end(self, args, state, control, **kw):
-            if self.deadline and time.time() > self.deadline:
-                log.info("time budget reached at step %d: saving and stopping", state.global_step)
+            self.plan.update(state.global_step)
+            over_time = self.plan.deadline and time.time() > self.plan.deadline
+            if over_time or state.global_step >= self.plan.total:
+                log.info("budget reached at step %d: saving and stopping", state.global_step)
                 control.should_save = True
                 control.should_training_stop = True
 
@@ -148,7 +200,6 @@ def build_encoder(cfg, train_docs: list[str]):
 
 def pretrain(cfg, output_dir: str | Path) -> dict:
     """Run (or resume) pretraining; writes the encoder, ``card.json`` and ``README.md`` into ``output_dir``."""
-    from datasets import Dataset
     from transformers import AutoModelForMaskedLM, AutoTokenizer, TrainingArguments, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -184,27 +235,32 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
     log.info("%d training blocks (%d tokens), %d held-out blocks", len(train_blocks), n_tokens, len(held_blocks))
 
     t = p.training
+    budgeted = t.get("scheduler", "linear") == "linear_budget"
     args = TrainingArguments(
         output_dir=str(ckpt_dir), seed=cfg.seed, max_steps=t.max_steps, learning_rate=t.learning_rate,
         warmup_steps=t.warmup_ratio, weight_decay=t.weight_decay, per_device_train_batch_size=t.batch_size,
-        per_device_eval_batch_size=t.batch_size, lr_scheduler_type=t.get("scheduler", "linear"),
+        per_device_eval_batch_size=t.batch_size, lr_scheduler_type="linear" if budgeted else t.get("scheduler", "linear"),
         save_strategy="steps", save_steps=t.save_steps, save_total_limit=1, eval_strategy="steps",
         eval_steps=t.eval_steps, logging_steps=t.logging_steps, bf16=t.get("bf16", False),
         # bf16 autocast on a CPU-only machine needs use_cpu (transformers refuses bf16 "without a GPU" otherwise)
         use_cpu=t.get("use_cpu", False) or (t.get("bf16", False) and not torch.cuda.is_available()),
-        prediction_loss_only=True, report_to="none", remove_unused_columns=False, dataloader_num_workers=0,
-        disable_tqdm=not t.get("progress", True), max_grad_norm=1.0,
+        prediction_loss_only=True, report_to="none", remove_unused_columns=False,
+        dataloader_num_workers=t.get("num_workers", 0), disable_tqdm=not t.get("progress", True), max_grad_norm=1.0,
     )
     trainer_cls, time_budget, snapshots = _trainer_class()
+    plan = BudgetPlan(t.get("max_minutes"), t.max_steps, t.warmup_ratio)
+    trainer_cls.plan = plan if budgeted else None
     collator = MaskingCollator(tokenizer, p.mlm_probability, p.whole_word_mask, seed=cfg.seed)
     trainer = trainer_cls(model=model, args=args, data_collator=collator,
-                          train_dataset=Dataset.from_dict({"input_ids": train_blocks}),
-                          eval_dataset=Dataset.from_dict({"input_ids": held_blocks}),
-                          callbacks=[time_budget(t.get("max_minutes")),
-                                     snapshots(p.get("snapshot_steps"), out, tokenizer)])
+                          train_dataset=[{"input_ids": b} for b in train_blocks],
+                          eval_dataset=[{"input_ids": b} for b in held_blocks],
+                          callbacks=[time_budget(plan), snapshots(p.get("snapshot_steps"), out, tokenizer)])
+    steps_before = int(Path(last).name.split("-")[-1]) if last else 0
+    train_started = time.time()
     if last:
         tokenizer.save_pretrained(last)
     trainer.train(resume_from_checkpoint=last)
+    train_seconds = time.time() - train_started
     tokenizer.save_pretrained(str(ckpt_dir / f"checkpoint-{trainer.state.global_step}"))
     eval_loss = trainer.evaluate()["eval_loss"]
 
@@ -222,11 +278,22 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
                   "hidden_size": model.config.hidden_size, "num_layers": model.config.num_hidden_layers},
         "held_out_loss": round(eval_loss, 4), "held_out_perplexity": round(math.exp(min(eval_loss, 50)), 2),
         "seconds_this_invocation": round(time.time() - started, 1),
+        "training_seconds_this_invocation": round(train_seconds, 1),
+        "tokens_per_second": round((steps - steps_before) * t.batch_size * p.block_size / max(train_seconds, 1e-9)),
+        "schedule": "linear decay to zero at the time budget" if budgeted else t.get("scheduler", "linear"),
+        "peak_learning_rate": t.learning_rate,
+        "device": _device_name(),
         "normalization": normalizer.to_dict(),
     }
     (out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
     (out / "README.md").write_text(_card_markdown(card), encoding="utf-8")
     return card
+
+
+def _device_name() -> str:
+    if torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)}"
+    return f"cpu: {torch.get_num_threads()} thread(s)"
 
 
 def _card_markdown(card: dict) -> str:
@@ -239,6 +306,7 @@ def _card_markdown(card: dict) -> str:
 - Steps: {card['steps']} x batch {card['batch_size']} x block {card['block_size']} = {card['tokens_seen']:,} tokens seen
   ({card['train_tokens_per_pass']:,} tokens per pass over the training text)
 - Held-out masked-LM loss {card['held_out_loss']}, perplexity {card['held_out_perplexity']}
+- Trained on {card['device']} at {card['tokens_per_second']:,} tokens/s (last invocation), schedule: {card['schedule']}
 
 | source | documents kept | dropped (duplicate/short) |
 |---|---|---|
