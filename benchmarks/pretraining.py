@@ -42,9 +42,10 @@ def encoder_info(config: str, overrides: list[str]) -> dict:
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         p = compose(config_name="pretrain", overrides=[f"pretrain={config}", *overrides])
     m = p.pretrain.model
+    arch = m.get("arch", "bert")
     return {"dir": Path(p.output_dir), "name": p.pretrain.name,
-            "arch": f"{m.num_layers}x{m.hidden_size}",
-            "scratch_overrides": [f"model.hidden_size={m.hidden_size}", f"model.num_layers={m.num_layers}",
+            "arch": f"{m.num_layers}x{m.hidden_size}" + ("" if arch == "bert" else f" {arch}"),
+            "scratch_overrides": [f"model.arch={arch}", f"model.hidden_size={m.hidden_size}", f"model.num_layers={m.num_layers}",
                                   f"model.num_heads={m.num_heads}", f"model.intermediate_size={m.intermediate_size}"]}
 
 
@@ -219,7 +220,8 @@ def main() -> int:
                 if step is None:
                     entry = results.setdefault(key, {}).setdefault(str(seed), {"scores": {}})
                     entry["scores"].update(r["scores"])
-                    entry.update(command=f"`{command} --systems {key.split()[0]}`", seconds=r["seconds"])
+                    entry["command"] = f"`{command} --systems {key.split()[0]}`"
+                    entry.setdefault("seconds", {})[corpus] = r["seconds"]
                 if step is not None or (seed == 1 and key.startswith("pretrained") and corpus in args.curve_corpora
                                         and args.curve):
                     s = card["steps"] if step is None else step

@@ -92,13 +92,14 @@ class MaskingCollator:
 
 
 def masked_only_loss(model, inputs) -> torch.Tensor:
-    """Cross-entropy of ``BertForMaskedLM`` computed only where a label is set."""
+    """Masked-LM cross-entropy with the vocabulary projection computed only where a label is set."""
     labels = inputs["labels"]
-    hidden = model.bert(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).last_hidden_state
+    hidden = model.base_model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).last_hidden_state
     sel = labels != IGNORE_INDEX
     if not sel.any():
         return hidden.sum() * 0.0
-    logits = model.cls(hidden[sel])
+    head = model.cls if hasattr(model, "cls") else model.lm_head  # BERT / RoBERTa-style masked-LM heads
+    logits = head(hidden[sel])
     return torch.nn.functional.cross_entropy(logits.float(), labels[sel])
 
 
@@ -180,10 +181,10 @@ def _trainer_class():
 
 def build_encoder(cfg, train_docs: list[str]):
     """(tokenizer, BertForMaskedLM): a new WordPiece + BERT of the configured size, or a checkpoint to continue."""
-    from transformers import AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
 
     from ner import hub
-    from ner.modeling import train_wordpiece
+    from ner.modeling import encoder_config, train_wordpiece
 
     if cfg.mode == "continue":
         tok = hub.from_pretrained(AutoTokenizer, cfg.init_from)
@@ -192,10 +193,10 @@ def build_encoder(cfg, train_docs: list[str]):
         raise ValueError(f"pretrain.mode must be 'scratch' or 'continue', not {cfg.mode!r}")
     tok = train_wordpiece(train_docs, vocab_size=cfg.tokenizer.vocab_size, min_frequency=cfg.tokenizer.min_frequency)
     m = cfg.model
-    config = BertConfig(vocab_size=len(tok), hidden_size=m.hidden_size, num_hidden_layers=m.num_layers,
-                        num_attention_heads=m.num_heads, intermediate_size=m.intermediate_size,
-                        max_position_embeddings=m.max_position_embeddings, pad_token_id=tok.pad_token_id)
-    return tok, BertForMaskedLM(config)
+    config = encoder_config(m.get("arch", "bert"), len(tok), m.hidden_size, m.num_layers, m.num_heads,
+                            m.intermediate_size, m.max_position_embeddings, tok.pad_token_id,
+                            bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id)
+    return tok, AutoModelForMaskedLM.from_config(config)
 
 
 def pretrain(cfg, output_dir: str | Path) -> dict:
@@ -275,7 +276,8 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
         "embedding_init": p.get("init_embeddings") or "random", "embedding_rows_initialised": initialised,
         "objective": f"masked LM, {p.mlm_probability:.0%} {'whole-word' if p.whole_word_mask else 'token'} masking",
         "model": {"parameters": sum(x.numel() for x in model.parameters()), "vocab_size": len(tokenizer),
-                  "hidden_size": model.config.hidden_size, "num_layers": model.config.num_hidden_layers},
+                  "hidden_size": model.config.hidden_size, "num_layers": model.config.num_hidden_layers,
+                  "architecture": model.config.model_type},
         "held_out_loss": round(eval_loss, 4), "held_out_perplexity": round(math.exp(min(eval_loss, 50)), 2),
         "seconds_this_invocation": round(time.time() - started, 1),
         "training_seconds_this_invocation": round(train_seconds, 1),
