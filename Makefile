@@ -12,7 +12,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 export HF_HUB_DISABLE_TELEMETRY = 1
 
-.PHONY: install train test test-fast corpus validate stats encoder clean-runs
+.PHONY: install train test test-fast corpus validate stats encoder encoder-gpu clean-runs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ stats: $(STAMP)
 # run it again to resume from the last checkpoint).
 encoder: $(STAMP)
 	$(BIN)/python scripts/pretrain.py
+
+# The 6 x 512 pre-LN encoder for one GPU (minutes) into encoders/news-gpu-prenorm.
+encoder-gpu: $(STAMP)
+	$(BIN)/python scripts/pretrain.py pretrain=news_gpu_prenorm
 
 clean-runs:
 	rm -rf runs

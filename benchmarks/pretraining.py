@@ -114,7 +114,8 @@ def note(results: dict) -> str:
              "architecture, randomly initialised, with a WordPiece vocabulary trained on the NER training text."]
     for name, card in sorted(results.get("encoders", {}).items()):
         lines.append(
-            f"\nEncoder `{name}`: {card['model']['num_layers']} layers x {card['model']['hidden_size']}, "
+            f"\nEncoder `{name}`: {card['model'].get('architecture', 'bert')}, {card['model']['num_layers']} layers x "
+            f"{card['model']['hidden_size']}, "
             f"{card['model']['parameters']:,} parameters, vocabulary {card['model']['vocab_size']:,}; {card['objective']}; "
             f"embeddings {card.get('embedding_init')}; {card['steps']:,} steps x {card['batch_size']} x "
             f"{card['block_size']} = {card['tokens_seen']:,} tokens seen ({card['train_tokens_per_pass']:,} per pass); "

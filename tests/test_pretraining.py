@@ -61,8 +61,64 @@ def test_packing_and_whole_word_masking(fixture_tokenizer):
                 while cont[r, k]:
                     k -= 1
                 assert labels[r, k] != -100
+            if c > 0 and cont[r, c] and labels[r, c - 1] != -100:
+                assert labels[r, c] != -100                            # ... and a masked word is masked whole
     frac = (labels != -100).sum() / (~special & (ids != tok.pad_token_id)).sum()
     assert 0.25 < frac < 0.75
+
+
+def test_masking_differs_between_dataloader_workers(fixture_tokenizer):
+    block = pack_blocks(fixture_tokenizer, ["شرکت شهرک‌های صنعتی استان گیلان و خوشه صنعتی چای"] * 4, 32)[0]
+    coll = MaskingCollator(fixture_tokenizer, probability=0.5, seed=0)
+    loader = torch.utils.data.DataLoader([{"input_ids": block}] * 4, batch_size=1, num_workers=2, collate_fn=coll)
+    torch.manual_seed(0)
+    masks = [b["labels"] != -100 for b in loader]  # batches alternate between the two workers
+    assert not torch.equal(masks[0], masks[1])
+    torch.manual_seed(0)                           # the loader's seed fixes the workers' streams: reproducible
+    assert all(torch.equal(a, b) for a, b in zip(masks, [b["labels"] != -100 for b in loader]))
+
+
+def test_budget_plan_anneals_to_zero_when_the_time_runs_out(monkeypatch):
+    from ner.pretraining import mlm
+
+    clock = [1000.0]
+    monkeypatch.setattr(mlm.time, "time", lambda: clock[0])
+    plan = mlm.BudgetPlan(minutes=1, max_steps=10_000, warmup=0.1, measure_after=10)
+    assert plan.total == 10_000                        # no rate measured yet: the upper bound
+    for step in range(1, 12):                          # 0.5 s per step after the first
+        plan.update(step)
+        clock[0] += 0.5
+    assert plan.total == 11 + int((1060 - clock[0] + 0.5) / 0.5)  # steps that fit in the remaining time
+    assert plan.lr_factor(0) == 0 and plan.lr_factor(plan.total) == 0
+    warm = int(0.1 * plan.total)
+    assert plan.lr_factor(warm) == pytest.approx(1.0)
+    assert plan.lr_factor(warm // 2) == pytest.approx(0.5, abs=0.05)
+    assert 0 < plan.lr_factor(plan.total - 5) < 0.1
+
+
+@pytest.mark.parametrize("arch", ["bert", "prenorm"])
+def test_both_encoder_architectures_train_and_load_for_ner(arch, fixture_tokenizer, tmp_path):
+    from transformers import AutoModelForMaskedLM
+
+    from ner.modeling import encoder_config, load_pretrained
+    from ner.pretraining.mlm import masked_only_loss
+
+    tok = fixture_tokenizer
+    cfg = encoder_config(arch, len(tok), 32, 1, 2, 64, 64, tok.pad_token_id)
+    mlm = AutoModelForMaskedLM.from_config(cfg)
+    blocks = pack_blocks(tok, ["شرکت شهرک‌های صنعتی استان گیلان"] * 10, block_size=16)
+    batch = MaskingCollator(tok, probability=0.3, seed=1)([{"input_ids": b} for b in blocks])
+    loss = masked_only_loss(mlm, batch)
+    loss.backward()
+    assert torch.isfinite(loss) and mlm.get_input_embeddings().weight.grad.abs().sum() > 0
+    mlm.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    _, ner = load_pretrained(str(tmp_path), ["O", "B-PER", "I-PER"])
+    enc = {k: v for k, v in ner.named_parameters() if not k.startswith("classifier")}
+    ref = dict(mlm.named_parameters())
+    assert enc and all(torch.equal(v, ref[k]) for k, v in enc.items())  # every encoder weight came across
+    with pytest.raises(ValueError, match="architecture"):
+        encoder_config("gpt", 10, 8, 1, 1, 8, 8, 0)
 
 
 @pytest.mark.slow
@@ -82,11 +138,16 @@ def test_pretrain_resume_and_fine_tune_from_the_encoder(tmp_path):
     card = pretrain(6)  # resumes from checkpoint-4
     assert card["steps"] == 6 and card["tokens_seen"] == 6 * 4 * 32
     assert "Held-out masked-LM loss" in (enc / "README.md").read_text()
+    # fine-tune as benchmarks/pretraining.py does: fixed epochs, the last model kept, no dev evaluation
     p = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), "experiment=smoke", "model=small_pretrained",
                         f"model.name_or_path={enc}", "model.max_length=32", "model.overlap=8",
+                        "training.select_best=false", "training.eval_strategy=no",
                         f"hydra.run.dir={tmp_path / 'ner'}"], capture_output=True, text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
-    assert json.loads((tmp_path / "ner" / "model" / "config.json").read_text())["hidden_size"] == 32
+    config = json.loads((tmp_path / "ner" / "model" / "config.json").read_text())
+    assert config["hidden_size"] == 32 and config["model_type"] == "roberta-prelayernorm"  # tiny inherits prenorm
+    metrics = json.loads((tmp_path / "ner" / "metrics.json").read_text())
+    assert {"dev", "test"} <= set(metrics)
 
 
 def test_ppmi_svd_vectors_put_interchangeable_tokens_together():

@@ -2,7 +2,7 @@
 
 Text is normalised exactly like the NER pipeline, tokenised, packed into fixed-length blocks and masked on the
 fly (token-level or whole-word). The loss projects onto the vocabulary only at masked positions, which halves
-the cost of ``BertForMaskedLM`` on CPU. A run is bounded (``max_steps`` and ``max_minutes``) and resumable:
+the cost of a masked-LM step on CPU. A run is bounded (``max_steps`` and ``max_minutes``) and resumable:
 checkpoints go to ``<output_dir>/checkpoints`` and a rerun continues from the last one.
 """
 from __future__ import annotations
@@ -146,8 +146,7 @@ def _trainer_class():
         def create_scheduler(self, num_training_steps, optimizer=None):
             if self.plan is None or self.lr_scheduler is not None:
                 return super().create_scheduler(num_training_steps, optimizer)
-            plan = self.plan
-            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, plan.lr_factor)
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, self.plan.lr_factor)
             return self.lr_scheduler
 
     class TimeBudget(TrainerCallback):
@@ -180,7 +179,8 @@ def _trainer_class():
 
 
 def build_encoder(cfg, train_docs: list[str]):
-    """(tokenizer, BertForMaskedLM): a new WordPiece + BERT of the configured size, or a checkpoint to continue."""
+    """(tokenizer, masked-LM model): a new WordPiece + encoder of the configured size and architecture, or a
+    checkpoint to continue."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
     from ner import hub
