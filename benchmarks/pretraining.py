@@ -195,8 +195,8 @@ def main() -> int:
             for step, path in snapshot_points(enc["dir"], card)[:-1]:  # the last point is the seed-1 main run
                 jobs += [("curve", 1, c, [*pre, f"model.name_or_path={path}"], runs / "curve" / c / f"step{step}", step)
                          for c in args.curve_corpora]
-    command = (f"python benchmarks/pretraining.py --pretrain-config {args.pretrain_config} --seeds "
-               f"{' '.join(map(str, args.seeds))} --epochs {args.epochs} --lr-pretrained {args.lr_pretrained} "
+    command = (f"python benchmarks/pretraining.py --pretrain-config {args.pretrain_config} "
+               f"--epochs {args.epochs} --lr-pretrained {args.lr_pretrained} "
                f"--lr-scratch {args.lr_scratch}" + (f" --override {' '.join(args.override)}" if args.override else ""))
 
     def launch(job):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -125,9 +126,13 @@ def table(results: dict, evals=None, script: str = "benchmarks/quality.py") -> s
                 continue
             seeds = ",".join(sorted(runs)) if not name.startswith("crf") else "-"
             overrides = next(iter(runs.values())).get("overrides") or []
-            cmd = next(iter(runs.values())).get("command") or (f"`python {script} --systems {name}" + (
-                f" --seeds {' '.join(sorted(runs))}" if not name.startswith("crf") else "") + (
-                f" --override {' '.join(overrides)}" if overrides else "") + "`")
+            cmd = next(iter(runs.values())).get("command")
+            if cmd:  # a stored command: name the seeds that are actually in the row
+                cmd = f"`{re.sub(r' --seeds( [0-9]+)*', '', cmd.strip('`'))} --seeds {' '.join(sorted(runs))}`"
+            else:
+                cmd = (f"`python {script} --systems {name}" + (
+                    f" --seeds {' '.join(sorted(runs))}" if not name.startswith("crf") else "") + (
+                    f" --override {' '.join(overrides)}" if overrides else "") + "`")
             rows.append(f"| {name} | {seeds} | {fmt([s['micro_f1'] for s in scores])} | "
                         + " | ".join(fmt([s.get(t) for s in scores]) for t in types) + f" | {cmd} |")
         if rows:
