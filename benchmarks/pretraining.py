@@ -172,7 +172,8 @@ def main() -> int:
                 results.setdefault("crf", {}).setdefault("-", {"scores": {}})["scores"].update(r["scores"])
             print(f"crf on {corpus}: {r['scores']}", flush=True)
 
-    # Every BERT run is a job: (result key, seed, corpus, overrides, run dir, curve step or None).
+    # Every BERT run is a job: (result key, seed, corpus, overrides, run dir, learning-curve step or None);
+    # key "curve" marks a run that only gives a curve point.
     common = [*FINE_TUNING, f"training.epochs={args.epochs}", *args.override]
     jobs = []
     if "scratch" in args.systems:
@@ -188,8 +189,9 @@ def main() -> int:
             results.setdefault("encoders", {})[enc["name"]] = card
         pre = ["model=small_pretrained", f"model.name_or_path={enc['dir']}",
                f"training.learning_rate={args.lr_pretrained}", *common]
-        if "pretrained" in args.systems:
-            jobs += [(f"pretrained {enc['name']}", s, c, pre, runs / "pretrained" / c / f"seed{s}", None)
+        if "pretrained" in args.systems:  # seed 1 on a curve corpus is also the curve's last point
+            jobs += [(f"pretrained {enc['name']}", s, c, pre, runs / "pretrained" / c / f"seed{s}",
+                      card["steps"] if args.curve and s == 1 and c in args.curve_corpora else None)
                      for c in args.corpora for s in args.seeds]
         if args.curve:
             for step, path in snapshot_points(enc["dir"], card)[:-1]:  # the last point is the seed-1 main run
@@ -200,7 +202,7 @@ def main() -> int:
                f"--lr-scratch {args.lr_scratch}" + (f" --override {' '.join(args.override)}" if args.override else ""))
 
     def launch(job):
-        key, seed, corpus, sys_args, run, step = job
+        _, seed, corpus, sys_args, run, _ = job
         if args.deadline_minutes and time.time() - started > 60 * args.deadline_minutes:
             return job, None
         return job, fine_tune(sys_args, corpus, seed, run, threads)
@@ -209,7 +211,7 @@ def main() -> int:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for fut in as_completed([pool.submit(launch, j) for j in jobs]):
             try:
-                (key, seed, corpus, _, run, step), r = fut.result()
+                (key, seed, corpus, _, _, step), r = fut.result()
             except RuntimeError as e:
                 failures.append(str(e))
                 print(f"FAILED: {e}", file=sys.stderr, flush=True)
@@ -217,21 +219,18 @@ def main() -> int:
             if r is None:
                 print(f"skipped (deadline): {key} {corpus} seed {seed}", flush=True)
                 continue
+            ((split_key, score),) = r["scores"].items()
             with locked_store(store) as results:
-                if step is None:
+                if key != "curve":
                     entry = results.setdefault(key, {}).setdefault(str(seed), {"scores": {}})
                     entry["scores"].update(r["scores"])
                     entry["command"] = f"`{command} --systems {key.split()[0]}`"
                     entry.setdefault("seconds", {})[corpus] = r["seconds"]
-                if step is not None or (seed == 1 and key.startswith("pretrained") and corpus in args.curve_corpora
-                                        and args.curve):
-                    s = card["steps"] if step is None else step
-                    (score,) = r["scores"].values()
-                    results.setdefault("curve", {}).setdefault(enc["name"], {}).setdefault(
-                        next(iter(r["scores"])), {})[str(s)] = {
-                        "tokens_seen": s * card["batch_size"] * card["block_size"], "micro_f1": score["micro_f1"]}
+                if step is not None:
+                    results.setdefault("curve", {}).setdefault(enc["name"], {}).setdefault(split_key, {})[str(step)] = {
+                        "tokens_seen": step * card["batch_size"] * card["block_size"], "micro_f1": score["micro_f1"]}
             print(f"{key} {corpus} seed {seed}{'' if step is None else f' step {step}'}: "
-                  f"{next(iter(r['scores'].values()))['micro_f1']:.3f} ({r['seconds']:.0f} s)", flush=True)
+                  f"{score['micro_f1']:.3f} ({r['seconds']:.0f} s)", flush=True)
 
     with locked_store(store) as results:
         final = dict(results)
