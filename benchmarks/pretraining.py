@@ -94,9 +94,9 @@ def snapshot_points(enc_dir: Path, card: dict) -> list[tuple[int, Path]]:
 
 
 def crf_scores(corpus: str) -> dict:
-    from ner.crf import CrfTagger
-    from ner.data import annotated_types, load_splits
-    from ner.labels import ENTITY_TYPES
+    from ner.data.datasets import annotated_types, load_splits
+    from ner.data.labels import ENTITY_TYPES
+    from ner.models.crf import CrfTagger
 
     data, split = CORPORA[corpus]
     cfg = quality.compose([f"data={data}"]).data

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ner.labels import ENTITY_TYPES  # noqa: E402
+from ner.data.labels import ENTITY_TYPES  # noqa: E402
 
 BERT = {
     "peyma": ["model=small", "data=peyma", "training.learning_rate=1e-3", "training.warmup_ratio=0.06",
@@ -52,7 +52,7 @@ def compose(overrides):
 
 
 def eval_sets():
-    from ner.data import annotated_types, load_splits
+    from ner.data.datasets import annotated_types, load_splits
 
     out = {}
     for key, (data, split) in EVALS.items():
@@ -62,7 +62,7 @@ def eval_sets():
 
 
 def score_tagger(predict_words, known_types, sets) -> dict:
-    from ner.evaluation import gold_tags, score
+    from ner.evaluation.scoring import gold_tags, score
 
     res = {}
     for key, (docs, corpus_types) in sets.items():
@@ -91,8 +91,8 @@ def run_bert(name, seed, extra, sets, runs_dir) -> dict:
 
 
 def run_crf(name, sets) -> dict:
-    from ner.crf import CrfTagger
-    from ner.data import annotated_types, load_splits
+    from ner.data.datasets import annotated_types, load_splits
+    from ner.models.crf import CrfTagger
 
     train, known = [], set()
     for data in CRF[name]:

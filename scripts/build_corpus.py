@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from ner.cli import ROOT
-from ner.corpus.build import build, out_of_sync
-from ner.documents import AnnotationError
+from ner.data.corpus.build import build, out_of_sync
+from ner.data.documents import AnnotationError
 
 
 def main() -> int:

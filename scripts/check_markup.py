@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from ner.corpus.checks import HARD_NEGATIVES, hard_negatives_in  # noqa: E402
-from ner.corpus.markup import compile_markup  # noqa: E402
-from ner.documents import AnnotationError  # noqa: E402
-from ner.spans import check_spans  # noqa: E402
+from ner.data.corpus.checks import HARD_NEGATIVES, hard_negatives_in  # noqa: E402
+from ner.data.corpus.markup import compile_markup  # noqa: E402
+from ner.data.documents import AnnotationError  # noqa: E402
+from ner.data.spans import check_spans  # noqa: E402
 
 
 def main(paths: list[str]) -> int:

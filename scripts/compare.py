@@ -72,12 +72,12 @@ def main() -> None:
         else:
             cli.fail(f"unknown option {key!r}; expected data=..., data.KEY=... or one of {', '.join(OPTIONS)}")
 
-    from ner.bootstrap import compare_systems, comparison_markdown
-    from ner.data import annotated_types, load_splits
-    from ner.documents import AnnotationError
-    from ner.evaluation import evaluate_predictor, gold_tags
-    from ner.hub import ModelLoadError
-    from ner.io.common import atomic_write
+    from ner.data.datasets import annotated_types, load_splits
+    from ner.data.documents import AnnotationError
+    from ner.data.io.common import atomic_write
+    from ner.evaluation.bootstrap import compare_systems, comparison_markdown
+    from ner.evaluation.scoring import evaluate_predictor, gold_tags
+    from ner.models.hub import ModelLoadError
     from ner.predictor import NerPredictor
 
     dirs = [model_dir(args.run_a), model_dir(args.run_b)]

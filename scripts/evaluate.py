@@ -13,10 +13,11 @@ cli.setup()
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from ner.data import annotated_types, load_splits
-    from ner.documents import AnnotationError
-    from ner.evaluation import ReportOptions, evaluate_predictor, write_reports
-    from ner.hub import ModelLoadError
+    from ner.data.datasets import annotated_types, load_splits
+    from ner.data.documents import AnnotationError
+    from ner.evaluation.report import ReportOptions, write_reports
+    from ner.evaluation.scoring import evaluate_predictor
+    from ner.models.hub import ModelLoadError
     from ner.predictor import NerPredictor
 
     out_dir = HydraConfig.get().runtime.output_dir

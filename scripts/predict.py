@@ -13,10 +13,10 @@ cli.setup()
 
 @hydra.main(version_base="1.3", config_path=cli.config_dir(), config_name="predict")
 def main(cfg: DictConfig) -> None:
-    from ner.hub import ModelLoadError
-    from ner.io.common import atomic_write
+    from ner.data.io.common import atomic_write
+    from ner.data.io.text_inputs import read_inputs
+    from ner.models.hub import ModelLoadError
     from ner.predictor import NerPredictor
-    from ner.prediction_io import read_inputs
 
     try:
         docs = read_inputs(sys.stdin if cfg.input == "-" else cfg.input)

@@ -10,8 +10,8 @@ cli.setup()
 
 @hydra.main(version_base="1.3", config_path=cli.config_dir(), config_name="pretrain")
 def main(cfg: DictConfig) -> None:
-    from ner.hub import ModelLoadError
-    from ner.io.common import atomic_write
+    from ner.data.io.common import atomic_write
+    from ner.models.hub import ModelLoadError
     from ner.pretraining.mlm import pretrain
 
     with atomic_write(f"{cfg.output_dir}/pretrain_config.yaml") as f:

@@ -12,11 +12,11 @@ cli.setup()
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from ner.documents import AnnotationError
-    from ner.hub import ModelLoadError
-    from ner.io.common import atomic_write
+    from ner.data.documents import AnnotationError
+    from ner.data.io.common import atomic_write
+    from ner.models.hub import ModelLoadError
     from ner.predictor import NerPredictor
-    from ner.training import train
+    from ner.training.finetune import train
 
     run_dir = HydraConfig.get().runtime.output_dir
     # The resolved config (every interpolation filled in) makes the run reproducible from its folder alone.

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from ner.cli import ROOT
-from ner.corpus.stats import corpus_stats, stats_markdown
-from ner.corpus.validate import load_corpus, validate
+from ner.data.corpus.stats import corpus_stats, stats_markdown
+from ner.data.corpus.validate import load_corpus, validate
 
 BEGIN, END = "<!-- stats:begin -->", "<!-- stats:end -->"
 

@@ -38,7 +38,7 @@ def smoke_cfg(smoke_cfg_session, tmp_path):
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, smoke_cfg_session):
     """One smoke training run shared by the end-to-end tests (a few seconds)."""
-    from ner.training import train
+    from ner.training.finetune import train
 
     cfg = copy.deepcopy(smoke_cfg_session)
     run_dir = tmp_path_factory.mktemp("run")
@@ -49,9 +49,9 @@ def trained_run(tmp_path_factory, smoke_cfg_session):
 @pytest.fixture(scope="session")
 def fixture_tokenizer():
     """A WordPiece tokenizer trained on the fixture text (no download)."""
-    from ner.io import read_jsonl
-    from ner.modeling import train_wordpiece
-    from ner.normalize import Normalizer
+    from ner.data.io import read_jsonl
+    from ner.data.normalize import Normalizer
+    from ner.models.encoders import train_wordpiece
 
     norm = Normalizer()
     texts = [norm(d.text) for split in ("train", "dev", "test") for d in read_jsonl(FIXTURES / f"{split}.jsonl")]

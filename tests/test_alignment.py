@@ -1,7 +1,7 @@
 import pytest
 
-from ner.alignment import IGNORE_INDEX, SubwordAligner, plan_windows
-from ner.normalize import Normalizer
+from ner.data.normalize import Normalizer
+from ner.models.alignment import IGNORE_INDEX, SubwordAligner, plan_windows
 
 
 @pytest.mark.parametrize("lengths,budget,overlap", [

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from ner.bootstrap import (
+from ner.evaluation.bootstrap import (
     bootstrap_ci,
     compare_systems,
     comparison_markdown,
@@ -18,7 +18,7 @@ from ner.bootstrap import (
     point_scores,
     strict_counts,
 )
-from ner.evaluation import score
+from ner.evaluation.scoring import score
 
 TYPES = ["ORG", "PER", "LOC"]
 

@@ -2,8 +2,8 @@
 import pytest
 
 from conftest import compose, needs_shared
-from ner.data import annotated_types, label_map_from_config, load_corpora, load_splits
-from ner.evaluation import score
+from ner.data.datasets import annotated_types, label_map_from_config, load_corpora, load_splits
+from ner.evaluation.scoring import score
 
 
 @pytest.mark.parametrize("name,source,expected", [

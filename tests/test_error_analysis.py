@@ -3,9 +3,10 @@ import json
 
 import pytest
 
-from ner.documents import Document, Span
-from ner.error_analysis import CATEGORIES, ERROR_CATEGORIES, analyse, confusion_markdown, confusion_png
-from ner.evaluation import gold_tags, score, write_reports
+from ner.data.documents import Document, Span
+from ner.evaluation.error_analysis import CATEGORIES, ERROR_CATEGORIES, analyse, confusion_markdown, confusion_png
+from ner.evaluation.report import write_reports
+from ner.evaluation.scoring import gold_tags, score
 
 TYPES = ["ORG", "PER", "LOC", "MONEY", "CLUSTER"]
 T1 = "علی رضایی در بانک ملی ایران و شهر تهران کار کرد"

@@ -5,8 +5,9 @@ from html.parser import HTMLParser
 import pytest
 from test_error_analysis import TYPES, every_category_case
 
-from ner.documents import Document, Span
-from ner.evaluation import ReportOptions, gold_tags, score, write_reports
+from ner.data.documents import Document, Span
+from ner.evaluation.report import ReportOptions, write_reports
+from ner.evaluation.scoring import gold_tags, score
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 FORBIDDEN = ("http://", "https://", 'src="/', "<script", "<link", "@import", "url(")

@@ -2,8 +2,8 @@ import time
 
 import pytest
 
-from ner.hub import ModelLoadError
-from ner.modeling import load_pretrained
+from ner.models.encoders import load_pretrained
+from ner.models.hub import ModelLoadError
 
 
 def test_hub_name_offline_fails_fast_and_names_the_fixes(monkeypatch):

@@ -2,10 +2,11 @@ import json
 
 import pytest
 
-from ner.documents import AnnotationError, Document, Span
-from ner.io import read_conll, read_doccano, read_documents, read_jsonl, read_label_studio, write_conll, write_jsonl
-from ner.io.common import atomic_write
-from ner.labels import LabelMap
+from ner.data.documents import AnnotationError, Document, Span
+from ner.data.io import (read_conll, read_doccano, read_documents, read_jsonl, read_label_studio, write_conll,
+                         write_jsonl)
+from ner.data.io.common import atomic_write
+from ner.data.labels import LabelMap
 
 
 def write(tmp_path, name, text):

@@ -1,6 +1,6 @@
 import pytest
 
-from ner.labels import LabelMap, bio_tags, repair_iob2, split_tag
+from ner.data.labels import LabelMap, bio_tags, repair_iob2, split_tag
 
 
 def test_bio_tags_order_is_stable():

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from ner.labels import bio_tags
-from ner.losses import allowed_tag_masks, partial_label_nll
+from ner.data.labels import bio_tags
+from ner.models.losses import allowed_tag_masks, partial_label_nll
 
 TAGS = bio_tags(["ORG", "MONEY"])  # O, B-ORG, I-ORG, B-MONEY, I-MONEY
 L2I = {t: i for i, t in enumerate(TAGS)}

@@ -1,8 +1,8 @@
 import pytest
 
-from ner.corpus.build import out_of_sync
-from ner.corpus.markup import compile_markup, render_markup
-from ner.documents import AnnotationError, Span
+from ner.data.corpus.build import out_of_sync
+from ner.data.corpus.markup import compile_markup, render_markup
+from ner.data.documents import AnnotationError, Span
 
 from conftest import FIXTURES
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ner.normalize import Normalizer
+from ner.data.normalize import Normalizer
 
 
 def test_arabic_letters_digits_diacritics_tatweel():

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from ner.labels import bio_tags
-from ner.normalize import Normalizer
+from ner.data.labels import bio_tags
+from ner.data.normalize import Normalizer
 from ner.predictor import NerPredictor
 
 TAGS = bio_tags()

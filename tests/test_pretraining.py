@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import ROOT
-from ner.normalize import Normalizer
+from ner.data.normalize import Normalizer
 from ner.pretraining.mlm import MaskingCollator, pack_blocks
 from ner.pretraining.unlabeled import collect_documents, held_out_split, read_csv_articles, read_ham
 
@@ -100,7 +100,7 @@ def test_budget_plan_anneals_to_zero_when_the_time_runs_out(monkeypatch):
 def test_both_encoder_architectures_train_and_load_for_ner(arch, fixture_tokenizer, tmp_path):
     from transformers import AutoModelForMaskedLM
 
-    from ner.modeling import encoder_config, load_pretrained
+    from ner.models.encoders import encoder_config, load_pretrained
     from ner.pretraining.mlm import masked_only_loss
 
     tok = fixture_tokenizer

@@ -1,8 +1,8 @@
 import pytest
 
-from ner.documents import AnnotationError, Document, Span
-from ner.spans import check_spans, spans_to_tags, tags_to_spans
-from ner.words import split_words
+from ner.data.documents import AnnotationError, Document, Span
+from ner.data.spans import check_spans, spans_to_tags, tags_to_spans
+from ner.data.words import split_words
 
 def doc(text, *spans):
     return Document("d1", text, [Span(*s) for s in spans])
@@ -51,7 +51,7 @@ def test_corpus_style_quotes_inside_names_are_allowed_outside_our_guidelines():
 
 
 def test_scoring_a_set_without_any_entity_gives_zeros_not_a_crash():
-    from ner.evaluation import score
+    from ner.evaluation.scoring import score
 
     s = score([["O", "O"]], [["O", "O"]], ["ORG"])
     assert s["strict"]["micro"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}

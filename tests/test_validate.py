@@ -4,10 +4,10 @@ import shutil
 import pytest
 
 from conftest import FIXTURES
-from ner.corpus.stats import corpus_stats
-from ner.corpus.validate import audit, load_corpus, structural_errors, validate
-from ner.documents import Document, Span
-from ner.io import write_jsonl
+from ner.data.corpus.stats import corpus_stats
+from ner.data.corpus.validate import audit, load_corpus, structural_errors, validate
+from ner.data.documents import Document, Span
+from ner.data.io import write_jsonl
 
 NEGATIVES = "خوشه‌های صنعتی، بمب خوشه‌ای، خوشه انگور، نمونه‌گیری خوشه‌ای، خوشه‌بندی و خوشه پروین."
 

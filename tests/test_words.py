@@ -1,4 +1,4 @@
-from ner.words import split_sentences, split_words
+from ner.data.words import split_sentences, split_words
 
 
 def texts(s):

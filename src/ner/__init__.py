@@ -2,8 +2,8 @@
 
 ``NerPredictor`` and ``Entity`` are imported lazily so that the data tools (readers, validation) work without torch.
 """
-from ner.documents import AnnotationError, Document, Span
-from ner.labels import ENTITY_TYPES
+from ner.data.documents import AnnotationError, Document, Span
+from ner.data.labels import ENTITY_TYPES
 
 __all__ = ["ENTITY_TYPES", "AnnotationError", "Document", "Entity", "NerPredictor", "Span"]
 

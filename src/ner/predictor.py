@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ner.alignment import SubwordAligner
-from ner.labels import repair_iob2
-from ner.normalize import Normalizer
-from ner.spans import tags_to_spans
-from ner.words import Word, split_sentences, split_words
+from ner.data.labels import repair_iob2
+from ner.data.normalize import Normalizer
+from ner.data.spans import tags_to_spans
+from ner.data.words import Word, split_sentences, split_words
+from ner.models.alignment import SubwordAligner
 
 NER_CONFIG = "ner_config.json"
 
@@ -63,7 +63,7 @@ class NerPredictor:
     def from_pretrained(cls, model_dir: str | Path, device: str | None = None, **kwargs) -> NerPredictor:
         from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-        from ner import hub
+        from ner.models import hub
 
         model_dir = str(model_dir)
         cfg_path = Path(model_dir, NER_CONFIG)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from ner.alignment import IGNORE_INDEX
+from ner.models.alignment import IGNORE_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +183,8 @@ def build_encoder(cfg, train_docs: list[str]):
     checkpoint to continue."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-    from ner import hub
-    from ner.modeling import encoder_config, train_wordpiece
+    from ner.models import hub
+    from ner.models.encoders import encoder_config, train_wordpiece
 
     if cfg.mode == "continue":
         tok = hub.from_pretrained(AutoTokenizer, cfg.init_from)
@@ -204,7 +204,7 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
     from transformers import AutoModelForMaskedLM, AutoTokenizer, TrainingArguments, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
-    from ner.modeling import normalizer_from_config
+    from ner.models.encoders import normalizer_from_config
     from ner.pretraining.unlabeled import collect_documents, held_out_split
 
     out = Path(output_dir)

@@ -4,7 +4,7 @@ Each reader yields plain-text documents (one string per article). Sources are na
 config as ``{kind, path}``; ``kind`` is one of ``ham`` (Hamshahri ``.ham`` files: headline, byline, body with
 hard line wraps), ``json_articles`` (a JSON list with title/abstract/paragraphs), ``rss_json`` (a JSON list with
 title/summary), ``csv`` (title/text columns, fields with embedded newlines), ``text`` (one document per line)
-or ``annotated`` (the raw text of an annotated train file, any format ``ner.io`` reads).
+or ``annotated`` (the raw text of an annotated train file, any format ``ner.data.io`` reads).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ner.normalize import Normalizer
+from ner.data.normalize import Normalizer
 
 
 def _files(path: str | Path, pattern: str) -> list[Path]:
@@ -86,8 +86,8 @@ READERS = {"ham": read_ham, "json_articles": read_json_articles, "rss_json": rea
 
 def read_annotated(path: str | Path, format: str = "jsonl", **options) -> Iterator[str]:
     """The raw text of an annotated file (labels ignored) — only ever a *train* file, never dev/test."""
-    from ner.io import read_documents
-    from ner.labels import LabelMap
+    from ner.data.io import read_documents
+    from ner.data.labels import LabelMap
 
     for d in read_documents(path, format, LabelMap({}, unknown="O"), **options):
         yield d.text

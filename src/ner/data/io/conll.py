@@ -10,11 +10,11 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from ner.documents import AnnotationError, Document
-from ner.io.common import ErrorCollector, atomic_write, map_spans, validated
-from ner.labels import LabelMap, repair_iob2, split_tag
-from ner.spans import spans_to_tags, tags_to_spans
-from ner.words import Word
+from ner.data.documents import AnnotationError, Document
+from ner.data.io.common import ErrorCollector, atomic_write, map_spans, validated
+from ner.data.labels import LabelMap, repair_iob2, split_tag
+from ner.data.spans import spans_to_tags, tags_to_spans
+from ner.data.words import Word
 
 log = logging.getLogger(__name__)
 SEPARATORS = {"tab": "\t", "pipe": "|", "space": " "}

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ner.error_analysis import CATEGORIES, ERROR_CATEGORIES, MISSED, SPURIOUS, Analysis, DocumentAnalysis, Mention
-from ner.labels import ENTITY_TYPES
+from ner.data.labels import ENTITY_TYPES
+from ner.evaluation.error_analysis import (CATEGORIES, ERROR_CATEGORIES, MISSED, SPURIOUS, Analysis, DocumentAnalysis,
+                                           Mention)
 
 PALETTE = {"ORG": "#a5d8ff", "PER": "#fcc2d7", "LOC": "#b2f2bb", "MONEY": "#ffec99", "CLUSTER": "#d0bfff"}
 EXTRA_COLOURS = ("#ffd8a8", "#99e9f2", "#eebefa", "#c0eb75", "#ced4da")
@@ -266,7 +267,7 @@ def render_html(reports: Sequence[SplitReport], title: str = "NER evaluation rep
 
 def write_html(path: str | Path, reports: Sequence[SplitReport], title: str = "NER evaluation report",
                all_documents: bool = False) -> None:
-    from ner.io.common import atomic_write
+    from ner.data.io.common import atomic_write
 
     with atomic_write(path) as f:
         f.write(render_html(reports, title, all_documents))

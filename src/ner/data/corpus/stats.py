@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ner.corpus.checks import fold
-from ner.documents import Document
-from ner.labels import ENTITY_TYPES
-from ner.words import split_sentences, split_words
+from ner.data.corpus.checks import fold
+from ner.data.documents import Document
+from ner.data.labels import ENTITY_TYPES
+from ner.data.words import split_sentences, split_words
 
 
 def _key(text: str) -> str:

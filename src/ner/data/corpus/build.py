@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from ner.corpus.markup import compile_markup
-from ner.documents import AnnotationError, Document
-from ner.io.jsonl import read_jsonl, write_jsonl
+from ner.data.corpus.markup import compile_markup
+from ner.data.documents import AnnotationError, Document
+from ner.data.io.jsonl import read_jsonl, write_jsonl
 
 SPLITS = ("train", "dev", "test")
 

@@ -1,6 +1,6 @@
 """Word <-> subword alignment: first-subword labelling and windows over long sentences.
 
-Documents are cut into sentences (``ner.words.split_sentences``); a sentence longer than the model's window
+Documents are cut into sentences (``ner.data.words.split_sentences``); a sentence longer than the model's window
 is cut into windows of whole words. Training uses non-overlapping windows; prediction uses overlapping ones
 and takes each word's prediction from the window in which it sits farthest from an edge, so an entity on a
 window edge is still seen with context on both sides. Only the first subword of a word carries its label.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ner.normalize import Normalizer
+from ner.data.normalize import Normalizer
 
 IGNORE_INDEX = -100
 
@@ -90,7 +90,7 @@ class SubwordAligner:
                overlap: int = 0, masks: Sequence[int] | None = None) -> list[dict]:
         """Features for one sentence: ``input_ids``, ``word_index`` (word at each first subword, else -1,
         and -1 outside the window's keep range) and, given word ``labels``, first-subword ``labels``;
-        given ``masks`` (allowed-tag bit masks per word, see ``ner.losses``), a first-subword ``label_mask``."""
+        given ``masks`` (allowed-tag bit masks per word, see ``ner.models.losses``), a first-subword ``label_mask``."""
         feats = []
         cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         for win in plan_windows([min(len(p), self.budget) for p in pieces], self.budget, overlap):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ner.words import Word, split_words
+from ner.data.words import Word, split_words
 
 
 @dataclass(frozen=True, order=True)

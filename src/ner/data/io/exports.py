@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ner.documents import AnnotationError, Document
-from ner.io.common import ErrorCollector, json_lines, map_spans, validated
-from ner.labels import LabelMap
+from ner.data.documents import AnnotationError, Document
+from ner.data.io.common import ErrorCollector, json_lines, map_spans, validated
+from ner.data.labels import LabelMap
 
 
 def read_doccano(path: str | Path, label_map: LabelMap | None = None, text_key: str = "text") -> list[Document]:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ner.data import sentence_units
-from ner.documents import Document
-from ner.labels import repair_iob2
-from ner.normalize import Normalizer
-from ner.words import is_punctuation, split_sentences
+from ner.data.datasets import sentence_units
+from ner.data.documents import Document
+from ner.data.labels import repair_iob2
+from ner.data.normalize import Normalizer
+from ner.data.words import is_punctuation, split_sentences
 
 
 def _shape(w: str) -> str:

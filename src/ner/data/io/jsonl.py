@@ -5,9 +5,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from ner.documents import AnnotationError, Document
-from ner.io.common import ErrorCollector, atomic_write, json_lines, map_spans, validated
-from ner.labels import LabelMap
+from ner.data.documents import AnnotationError, Document
+from ner.data.io.common import ErrorCollector, atomic_write, json_lines, map_spans, validated
+from ner.data.labels import LabelMap
 
 _RESERVED = {"id", "text", "entities"}
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ner.documents import AnnotationError, Document, Span
+from ner.data.documents import AnnotationError, Document, Span
 
 _ENTITY = re.compile(r"\[\[([^\[\]|]*)\|([^\[\]|]*)\]\]")
 _DOC_HEADER = re.compile(r"^@doc\s+(\S+)\s*$")

@@ -5,7 +5,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from ner.documents import Document
+from ner.data.documents import Document
 
 # Phrases with «خوشه» that are never a CLUSTER. Matched on a length-preserving folding of the text
 # (Arabic ي/ك -> Persian, ZWNJ -> space) so that spelling variants count.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ner.labels import OUTSIDE, split_tag
+from ner.data.labels import OUTSIDE, split_tag
 
 
 def allowed_tag_masks(tags: Sequence[str], annotates: Sequence[str], label2id: dict[str, int]) -> list[int]:

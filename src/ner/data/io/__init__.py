@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ner.documents import Document
-from ner.io.conll import read_conll, write_conll
-from ner.io.exports import read_doccano, read_label_studio
-from ner.io.jsonl import read_jsonl, write_jsonl
-from ner.labels import LabelMap
+from ner.data.documents import Document
+from ner.data.io.conll import read_conll, write_conll
+from ner.data.io.exports import read_doccano, read_label_studio
+from ner.data.io.jsonl import read_jsonl, write_jsonl
+from ner.data.labels import LabelMap
 
 READERS = {"jsonl": read_jsonl, "conll": read_conll, "doccano": read_doccano, "label_studio": read_label_studio}
 

@@ -25,10 +25,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ner.documents import Document
-from ner.evaluation import restrict_tags
-from ner.spans import spans_to_tags, tags_to_spans
-from ner.words import Word
+from ner.data.documents import Document
+from ner.data.spans import spans_to_tags, tags_to_spans
+from ner.data.words import Word
+from ner.evaluation.scoring import restrict_tags
 
 log = logging.getLogger(__name__)
 

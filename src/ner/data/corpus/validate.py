@@ -15,11 +15,11 @@ from pathlib import Path
 
 import yaml
 
-from ner.corpus.checks import HARD_NEGATIVES, fold, hard_negatives_in, hard_negatives_tagged, near_duplicates
-from ner.documents import AnnotationError, Document
-from ner.io.jsonl import read_jsonl
-from ner.spans import check_spans
-from ner.words import split_words
+from ner.data.corpus.checks import HARD_NEGATIVES, fold, hard_negatives_in, hard_negatives_tagged, near_duplicates
+from ner.data.documents import AnnotationError, Document
+from ner.data.io.jsonl import read_jsonl
+from ner.data.spans import check_spans
+from ner.data.words import split_words
 
 SPLITS = ("train", "dev", "test")
 _UNJOIN = str.maketrans({"ي": "ی", "ك": "ک", "ى": "ی", "\u200c": None})

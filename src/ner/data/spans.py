@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ner.documents import AnnotationError, Document, Span
-from ner.labels import ENTITY_TYPES, OUTSIDE, split_tag
-from ner.words import Word, is_punctuation
+from ner.data.documents import AnnotationError, Document, Span
+from ner.data.labels import ENTITY_TYPES, OUTSIDE, split_tag
+from ner.data.words import Word, is_punctuation
 
 
 def check_spans(doc: Document, words: Sequence[Word] | None = None,

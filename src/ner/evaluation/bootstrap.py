@@ -24,7 +24,7 @@ def strict_counts(gold_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequen
     """``(documents, types, 3)`` integer counts: true positives, predicted and gold entities (seqeval strict)."""
     from seqeval.scheme import IOB2, Tokens
 
-    from ner.evaluation import restrict_tags
+    from ner.evaluation.scoring import restrict_tags
 
     if len(gold_tags) != len(pred_tags):
         raise ValueError(f"{len(gold_tags)} gold but {len(pred_tags)} predicted tag sequences")

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ner.alignment import IGNORE_INDEX, SubwordAligner
-from ner.data import annotated_types, encode_documents, load_corpora, selection_corpus
-from ner.evaluation import ReportOptions, evaluate_predictor, write_reports
-from ner.labels import bio_tags
-from ner.losses import partial_label_nll
-from ner.modeling import build_model, normalizer_from_config
+from ner.data.datasets import annotated_types, load_corpora, selection_corpus
+from ner.data.labels import bio_tags
+from ner.evaluation.report import ReportOptions, write_reports
+from ner.evaluation.scoring import evaluate_predictor
+from ner.models.alignment import IGNORE_INDEX, SubwordAligner
+from ner.models.encoders import build_model, normalizer_from_config
+from ner.models.losses import partial_label_nll
 from ner.predictor import NerPredictor, save_ner_config
+from ner.training.features import encode_documents
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ def _partial_trainer():
     from transformers import Trainer
 
     class PartialLabelTrainer(Trainer):
-        """Trainer whose loss is the marginal likelihood over allowed tags (``ner.losses``) when the batch
+        """Trainer whose loss is the marginal likelihood over allowed tags (``ner.models.losses``) when the batch
         carries a ``label_mask``; batches without one (dev) use the model's cross-entropy."""
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ner.documents import AnnotationError, Document, Span
-from ner.labels import OUTSIDE, LabelMap
-from ner.spans import check_spans
+from ner.data.documents import AnnotationError, Document, Span
+from ner.data.labels import OUTSIDE, LabelMap
+from ner.data.spans import check_spans
 
 MAX_REPORTED = 20
 

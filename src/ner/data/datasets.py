@@ -1,17 +1,14 @@
-"""Dataset configs -> documents per split, and documents -> model features."""
+"""Dataset configs (``configs/data/``) -> documents per split, and the (words, tags) of each sentence."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
-from ner.alignment import SubwordAligner
-from ner.documents import Document
-from ner.io import read_documents
-from ner.labels import ENTITY_TYPES, LabelMap
-from ner.losses import allowed_tag_masks
-from ner.spans import spans_to_tags
-from ner.words import split_sentences
+from ner.data.documents import Document
+from ner.data.io import read_documents
+from ner.data.labels import ENTITY_TYPES, LabelMap
+from ner.data.spans import spans_to_tags
+from ner.data.words import split_sentences
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "test")
@@ -94,22 +91,3 @@ def sentence_units(doc: Document) -> list[tuple[list[str], list[str]]]:
     words = doc.get_words()
     tags = spans_to_tags(doc, words)
     return [([w.text for w in words[a:b]], tags[a:b]) for a, b in split_sentences(doc.text, words)]
-
-
-def encode_documents(docs: Sequence[Document], aligner: SubwordAligner, label2id: dict[str, int],
-                     partial: bool = False) -> list[dict]:
-    """Training features: one or more non-overlapping windows per sentence, first-subword labels; with
-    ``partial``, also the allowed-tag masks of each word given what its corpus annotates (``ner.losses``)."""
-    units, annotates = [], []
-    for d in docs:
-        for u in sentence_units(d):
-            units.append(u)
-            annotates.append(d.meta.get("annotates") or ENTITY_TYPES)
-    pieces = aligner.word_pieces([w for w, _ in units])
-    feats = []
-    for (_, tags), p, ann in zip(units, pieces, annotates):
-        masks = allowed_tag_masks(tags, ann, label2id) if partial else None
-        for f in aligner.encode(p, [label2id[t] for t in tags], overlap=0, masks=masks):
-            f.pop("word_index")
-            feats.append(f)
-    return feats
