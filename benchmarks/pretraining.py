@@ -152,14 +152,17 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1, help="fine-tuning runs at a time (one GPU takes several)")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads per fine-tuning run (default: cores/jobs)")
     ap.add_argument("--report-only", action="store_true", help="rewrite the table from the stored results only")
+    ap.add_argument("--results", type=Path, default=ROOT / "runs" / "benchmarks" / "pretraining.json",
+                    help="the results file (merged across invocations); fine-tuning runs go beside it")
+    ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md (rehearsals)")
     ap.add_argument("--deadline-minutes", type=float, default=None,
                     help="start no fine-tuning run after this many minutes (the table keeps what finished)")
     args = ap.parse_args()
     started = time.time()
     os.environ.setdefault("PROJECT_ROOT", str(ROOT))
-    store = ROOT / "runs" / "benchmarks" / "pretraining.json"
+    store = args.results
     enc = encoder_info(args.pretrain_config, args.pretrain_override)
-    runs = ROOT / "runs" / "benchmarks" / "pretraining" / enc["name"]
+    runs = store.parent / store.stem / enc["name"]
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     if args.report_only:
         args.systems, args.curve = [], False
@@ -236,7 +239,9 @@ def main() -> int:
         final = dict(results)
     table_results = {k: v for k, v in final.items() if k not in ("curve", "encoders")}
     evals = [f"{c}/{CORPORA[c][1]}" for c in CORPORA]
-    quality.write_doc(table_results, note(final), section="pretraining", evals=evals, script="benchmarks/pretraining.py")
+    if not args.no_doc:
+        quality.write_doc(table_results, note(final), section="pretraining", evals=evals,
+                          script="benchmarks/pretraining.py")
     print(quality.table(table_results, evals, "benchmarks/pretraining.py"))
     for f in failures:
         print(f"FAILED: {f}", file=sys.stderr)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Masked-LM pretraining of a news encoder (see configs/pretrain.yaml); resumable, bounded per invocation."""
+"""Pretraining of a news encoder (see configs/pretrain.yaml): the lean loop (``pretrain.loop=lean``) or the
+Trainer-based masked LM; resumable, bounded per invocation."""
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
@@ -12,12 +13,16 @@ cli.setup()
 def main(cfg: DictConfig) -> None:
     from ner.data.io.common import atomic_write
     from ner.models.hub import ModelLoadError
+    from ner.pretraining.lean import LeanPretrainer
     from ner.pretraining.mlm import pretrain
 
     with atomic_write(f"{cfg.output_dir}/pretrain_config.yaml") as f:
         f.write(OmegaConf.to_yaml(cfg, resolve=True))
     try:
-        card = pretrain(cfg, cfg.output_dir)
+        if cfg.pretrain.get("loop", "trainer") == "lean":
+            card = LeanPretrainer(cfg, cfg.output_dir).run()
+        else:
+            card = pretrain(cfg, cfg.output_dir)
     except (ModelLoadError, FileNotFoundError, ValueError) as e:
         cli.fail(str(e))
     print(f"encoder: {cfg.output_dir}  steps {card['steps']}  tokens seen {card['tokens_seen']:,}  "

@@ -284,7 +284,7 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
         "tokens_per_second": round((steps - steps_before) * t.batch_size * p.block_size / max(train_seconds, 1e-9)),
         "schedule": "linear decay to zero at the time budget" if budgeted else t.get("scheduler", "linear"),
         "peak_learning_rate": t.learning_rate,
-        "device": _device_name(),
+        "device": device_name(),
         "normalization": normalizer.to_dict(),
     }
     (out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -292,7 +292,7 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
     return card
 
 
-def _device_name() -> str:
+def device_name() -> str:
     if torch.cuda.is_available():
         return f"cuda: {torch.cuda.get_device_name(0)}"
     return f"cpu: {torch.get_num_threads()} thread(s)"
