@@ -103,7 +103,11 @@ def training_arguments(tcfg, output_dir: Path, seed: int):
         save_only_model=True,
         use_cpu=tcfg.get("use_cpu", False),
         bf16=tcfg.get("bf16", False),
-        dataloader_num_workers=0,
+        # Speed options (configs/training/default.yaml); the defaults keep the behaviour from before they existed.
+        optim=tcfg.get("optim", "adamw_torch"),
+        torch_compile=tcfg.get("torch_compile", False),
+        tf32=tcfg.get("tf32", None),
+        dataloader_num_workers=tcfg.get("dataloader_num_workers", 0),
         report_to="none",
         disable_tqdm=not tcfg.get("progress", True),
         remove_unused_columns=False,  # keep label_mask for the partial-label loss; features hold nothing else
