@@ -135,6 +135,29 @@ def note(results: dict) -> str:
     return "\n".join(lines)
 
 
+def write_card_rows(encoder_dir: Path, results: dict, evals: list[str]) -> None:
+    """The encoder card's NER rows (mean ± std over seeds, with the CRF beside them), README.md redrawn."""
+    from ner.pretraining.lean import card_markdown
+
+    card_path = encoder_dir / "card.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    key = next((k for k in results if k.startswith("pretrained ") and k.split(" ", 1)[1] == card["name"]), None)
+    if key is None:
+        raise SystemExit(f"no 'pretrained {card['name']}' rows in the results to put on {card_path}")
+    crf = results.get("crf", {}).get("-", {}).get("scores", {})
+    rows = {}
+    for ev in evals:
+        scores = [r["scores"][ev]["micro_f1"] for r in results[key].values() if ev in r["scores"]]
+        if scores:
+            crf_f1 = crf.get(ev, {}).get("micro_f1")
+            rows[ev] = (f"{quality.fmt(scores)} ({len(scores)} seeds)"
+                        + (f"; CRF baseline {crf_f1:.3f}" if crf_f1 is not None else ""))
+    card["ner_rows"] = rows
+    card["ner_protocol"] = " ".join(FINE_TUNING) + "; " + next(iter(results[key].values()))["command"]
+    card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
+    (encoder_dir / "README.md").write_text(card_markdown(card), encoding="utf-8")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--systems", nargs="+", default=["pretrained", "scratch", "crf"],
@@ -155,6 +178,9 @@ def main() -> int:
     ap.add_argument("--results", type=Path, default=ROOT / "runs" / "benchmarks" / "pretraining.json",
                     help="the results file (merged across invocations); fine-tuning runs go beside it")
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md (rehearsals)")
+    ap.add_argument("--section", default="pretraining", help="the docs/benchmarks.md section this store renders")
+    ap.add_argument("--card", type=Path, default=None,
+                    help="an encoder folder whose card (card.json, README.md) gets the NER rows of this store")
     ap.add_argument("--deadline-minutes", type=float, default=None,
                     help="start no fine-tuning run after this many minutes (the table keeps what finished)")
     args = ap.parse_args()
@@ -162,7 +188,7 @@ def main() -> int:
     os.environ.setdefault("PROJECT_ROOT", str(ROOT))
     store = args.results
     enc = encoder_info(args.pretrain_config, args.pretrain_override)
-    runs = store.parent / store.stem / enc["name"]
+    runs = ROOT / "runs" / "benchmarks" / store.stem / enc["name"]  # run folders stay out of the repository
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     if args.report_only:
         args.systems, args.curve = [], False
@@ -240,8 +266,10 @@ def main() -> int:
     table_results = {k: v for k, v in final.items() if k not in ("curve", "encoders")}
     evals = [f"{c}/{CORPORA[c][1]}" for c in CORPORA]
     if not args.no_doc:
-        quality.write_doc(table_results, note(final), section="pretraining", evals=evals,
+        quality.write_doc(table_results, note(final), section=args.section, evals=evals,
                           script="benchmarks/pretraining.py")
+    if args.card:
+        write_card_rows(args.card, table_results, evals)
     print(quality.table(table_results, evals, "benchmarks/pretraining.py"))
     for f in failures:
         print(f"FAILED: {f}", file=sys.stderr)

@@ -176,3 +176,21 @@ def test_bundle_round_trips_an_encoder_to_an_identical_state_dict(tmp_path):
     with pytest.raises(ValueError, match="checksum"):
         bundle.unpack(tmp_path / "out" / "encoder.manifest.json", tmp_path / "broken")
     assert not (tmp_path / "broken").exists()
+
+
+def test_the_shipped_encoder_loads_whole_in_float32_and_fits_the_budget():
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from conftest import ROOT
+
+    folder = ROOT / "models" / "news-rtd-6x512"
+    assert sum(f.stat().st_size for f in folder.iterdir()) <= 64 * 1024 * 1024
+    model, info = AutoModelForTokenClassification.from_pretrained(str(folder), num_labels=3,
+                                                                  output_loading_info=True)
+    assert model.dtype == torch.float32
+    assert info["missing_keys"] and all(k.startswith("classifier.") for k in info["missing_keys"])
+    card = json.loads((folder / "card.json").read_text())
+    assert sum(p.numel() for p in model.roberta_prelayernorm.parameters()) == card["model"]["parameters"]
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    ids = tok("خوشه صنعتی چای در استان گیلان")["input_ids"]
+    assert len(tok) == card["model"]["vocab_size"] and tok.unk_token_id not in ids

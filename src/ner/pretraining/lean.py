@@ -338,6 +338,8 @@ def card_markdown(card: dict) -> str:
                      for k, v in card["sources"].items())
     ner = card.get("ner_rows") or {}
     ner_lines = "\n".join(f"| {k} | {v} |" for k, v in ner.items()) or "| (not measured yet) | |"
+    mlm_note = " or `AutoModelForMaskedLM`" if card.get("objective_key") == "mlm" else (
+        " (the RTD discriminator; no masked-LM head is included)")
     m = card["model"]
     return f"""---
 language: fa
@@ -360,13 +362,25 @@ tags: [persian, news, roberta-prelayernorm, pretraining]
 |---|---|---|
 {rows}
 
-NER fine-tuned from this encoder (strict micro F1):
+NER fine-tuned from this encoder (seqeval strict micro F1; PEYMA's test split is withheld, so its dev split is
+reported and never used for selection): {card.get('ner_protocol', '')}
 
 | evaluation | F1 |
 |---|---|
 {ner_lines}
 
-Use: `python scripts/train.py model.source=pretrained model.name_or_path=<this folder>`; it loads with
-`AutoModelForTokenClassification` (the encoder) or `AutoModelForMaskedLM`. Intended for research on Persian news
-NER; trained on a few million tokens of news, it knows far less Persian than ParsBERT.
+## Use
+
+`python scripts/train.py model.source=pretrained model.name_or_path=<this folder> model.max_length={card['block_size']}`
+(for the shipped copy: `model=news_rtd`). It loads with `AutoModelForTokenClassification`{mlm_note}. Normalise text
+as above before tokenising (the project's predictor and training do).
+
+## Limits
+
+- Pretrained on rows of {card['block_size']} tokens: position embeddings past {card['block_size']} were never trained, so
+  fine-tune and predict with windows of at most {card['block_size']} subwords (the project's windowing does this).
+- A few million tokens of news, seen many times: it knows far less Persian than ParsBERT (billions of tokens); on
+  the NER rows above it has not yet caught up with a feature-based CRF.
+- Trained on research-only corpora (Hamshahri, Fars News, RSS, Varzesh3/Namnak, ParsiNLU CC BY-NC-SA, the raw
+  text of PEYMA and ARMAN train splits; see their PROVENANCE.md): research and non-commercial use.
 """
