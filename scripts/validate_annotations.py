@@ -14,6 +14,8 @@ from pathlib import Path
 from ner.cli import ROOT
 from ner.data.corpus.stats import corpus_stats, stats_markdown
 from ner.data.corpus.validate import load_corpus, validate
+from ner.data.documents import AnnotationError
+from ner.data.io.common import atomic_write
 
 BEGIN, END = "<!-- stats:begin -->", "<!-- stats:end -->"
 
@@ -27,6 +29,10 @@ def main() -> int:
     ap.add_argument("--write-readme", action="store_true", help="with --stats: update <root>/README.md between markers")
     args = ap.parse_args()
     root = Path(args.root)
+    if not root.is_dir():
+        print(f"error: corpus folder {root} does not exist (expected train/dev/test.jsonl in it; see --root)",
+              file=sys.stderr)
+        return 2
 
     if args.stats:
         splits, errors = load_corpus(root)
@@ -43,11 +49,18 @@ def main() -> int:
             block = f"{BEGIN}\n<!-- written by `{cmd}` -->\n{stats_markdown(stats)}{END}"
             if BEGIN not in body:
                 raise SystemExit(f"{readme} has no {BEGIN} ... {END} markers")
-            readme.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, body, flags=re.S),
-                              encoding="utf-8")
+            with atomic_write(readme) as f:
+                f.write(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, body, flags=re.S))
         return 0
 
-    f = validate(root, args.exceptions or root / "audit_exceptions.yaml")
+    if args.exceptions and not Path(args.exceptions).is_file():
+        print(f"error: audit exceptions file {args.exceptions} does not exist", file=sys.stderr)
+        return 2
+    try:
+        f = validate(root, args.exceptions or root / "audit_exceptions.yaml")
+    except AnnotationError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     for e in f.errors:
         print(f"ERROR {e}")
     for a in f.audit:

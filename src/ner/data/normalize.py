@@ -20,6 +20,13 @@ _INVISIBLE = {"\u200b", "\u200e", "\u200f", "\ufeff", "\u202a", "\u202b", "\u202
               "\u2067", "\u2068", "\u2069", "\u00ad"}
 
 
+REPLACEMENT = "\ufffd"
+
+
+def _is_surrogate(ch: str) -> bool:
+    return "\ud800" <= ch <= "\udfff"
+
+
 def _is_diacritic(ch: str) -> bool:
     # Arabic harakat, tanwin, shadda, sukun, superscript alef and other combining marks on Arabic letters.
     return unicodedata.category(ch) == "Mn" and ("\u064b" <= ch <= "\u065f" or ch == "\u0670" or "\u06d6" <= ch <= "\u06ed")
@@ -97,6 +104,8 @@ class Normalizer:
                 ch = ARABIC_TO_PERSIAN_LETTERS[ch]
             elif ch in digits:
                 ch = digits[ch]
+            elif _is_surrogate(ch):
+                ch = REPLACEMENT  # a lone surrogate cannot reach the (Rust) tokenizer; the caller's text keeps it
             out.append(ch)
             index.append(i)
         return NormalizedText("".join(out), tuple(index), len(text))

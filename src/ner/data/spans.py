@@ -28,8 +28,14 @@ def check_spans(doc: Document, words: Sequence[Word] | None = None,
 
     prev: Span | None = None
     for s in sorted(doc.spans):
-        if not (0 <= s.start < s.end <= len(doc.text)):
-            err(f"span outside the text (length {len(doc.text)}) or empty", s)
+        if s.start > s.end:
+            err("reversed span: start is after end", s)
+            continue
+        if s.start == s.end:
+            err("empty span: start equals end", s)
+            continue
+        if s.start < 0 or s.end > len(doc.text):
+            err(f"span outside the text (length {len(doc.text)})", s)
             continue
         if s.label not in entity_types:
             err(f"unknown label {s.label!r} (expected one of {', '.join(entity_types)})", s)

@@ -3,10 +3,13 @@
 A word is a maximal run of letters, digits and combining marks. ZWNJ (U+200C) and ZWJ join the parts of
 one word (``شهرک‌های`` is one word). Whitespace, other invisible format characters and punctuation separate
 words; each punctuation character is a word of its own, except ``. , ٫ ٬ / :`` between two digits, which stay
-inside numbers (``۱.۵``, ``۱۶٬۰۰۰``, ``۱۴۰۲/۰۵/۱۰``).
+inside numbers (``۱.۵``, ``۱۶٬۰۰۰``, ``۱۴۰۲/۰۵/۱۰``). A lone surrogate (U+D800-U+DFFF, left by a bad decoder
+upstream) separates words and ends a sentence like a line break: it is never part of a word, an entity never spans
+across it, and the tokenizer (which cannot encode it) never sees it.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import NamedTuple
 
@@ -32,7 +35,7 @@ def char_class(text: str, i: int) -> int:
     if ch.isspace():
         return SEP
     cat = unicodedata.category(ch)
-    if cat in ("Cf", "Cc", "Zs", "Zl", "Zp"):
+    if cat in ("Cf", "Cc", "Cs", "Zs", "Zl", "Zp"):
         return SEP
     if cat[0] in "PS":
         if ch in _NUMBER_INNER and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
@@ -77,19 +80,21 @@ def is_punctuation(token: str) -> bool:
 
 
 SENTENCE_END = {".", "!", "?", "؟", "…", "!?"}
+_BREAK = re.compile("[\n\ud800-\udfff]")  # between two words: a line break or a lone surrogate
 
 
 def split_sentences(text: str, words: list[Word]) -> list[tuple[int, int]]:
     """Sentence boundaries as ``(first_word, end_word)`` index ranges over ``words``.
 
-    A sentence ends after ``. ! ? ؟ …`` or where a line break separates two words (headlines, paragraphs).
+    A sentence ends after ``. ! ? ؟ …`` or where a line break (headlines, paragraphs) or a lone surrogate separates
+    two words.
     Every word belongs to exactly one sentence, so nothing is lost when a document is cut into sentences.
     """
     out: list[tuple[int, int]] = []
     first = 0
     for i, w in enumerate(words):
         last = i + 1 == len(words)
-        if last or w.text in SENTENCE_END or "\n" in text[w.end:words[i + 1].start]:
+        if last or w.text in SENTENCE_END or _BREAK.search(text, w.end, words[i + 1].start):
             out.append((first, i + 1))
             first = i + 1
     return out

@@ -16,6 +16,8 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from ner.data.io.common import atomic_write
+
 MANIFEST = "manifest.json"
 
 
@@ -42,13 +44,15 @@ def pack(folder: str | Path, out_dir: str | Path, prefix: str = "encoder", max_m
     written = []
     for i, chunk in enumerate(parts):
         path = out_dir / f"{prefix}.part-{i:02d}"
-        path.write_bytes(chunk)
+        with atomic_write(path, "wb") as f:
+            f.write(chunk)
         written.append(path)
     manifest = {"prefix": prefix, "archive_sha256": _sha256(data), "archive_bytes": len(data),
                 "parts": [{"name": p.name, "sha256": _sha256(c)} for p, c in zip(written, parts)],
                 "files": {str(f.relative_to(folder)): _sha256(f.read_bytes()) for f in files}}
     man = out_dir / f"{prefix}.{MANIFEST}"
-    man.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    with atomic_write(man) as f:  # written last and whole: a manifest always describes complete parts
+        f.write(json.dumps(manifest, indent=2))
     return [*written, man]
 
 

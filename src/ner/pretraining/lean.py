@@ -163,7 +163,8 @@ class LeanPretrainer:
         path = self.out / CHECKPOINT
         if not path.exists():
             return False
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        # tensors and plain values only: weights_only refuses pickled code, even in our own checkpoint
+        state = torch.load(path, map_location=self.device, weights_only=True)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.data.load_state_dict(state["data"])

@@ -10,7 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -172,8 +176,9 @@ def _trainer_class():
         def on_step_end(self, args, state, control, model=None, **kw):
             if state.global_step in self.steps and model is not None:
                 target = self.out_dir / "snapshots" / f"step-{state.global_step}"
-                model.save_pretrained(str(target))
-                self.tokenizer.save_pretrained(str(target))
+                with staged_folder(target) as tmp:
+                    model.save_pretrained(str(tmp))
+                    self.tokenizer.save_pretrained(str(tmp))
 
     return MaskedLMTrainer, TimeBudget, Snapshots
 
@@ -204,6 +209,7 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
     from transformers import AutoModelForMaskedLM, AutoTokenizer, TrainingArguments, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
+    from ner.models import hub
     from ner.models.encoders import normalizer_from_config
     from ner.pretraining.unlabeled import collect_documents, held_out_split
 
@@ -220,8 +226,8 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
     ckpt_dir = out / "checkpoints"
     last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     if last:  # resume: the tokenizer and model come from the checkpoint, so the vocabulary stays fixed
-        tokenizer = AutoTokenizer.from_pretrained(last)
-        model = AutoModelForMaskedLM.from_pretrained(last)
+        tokenizer = hub.from_pretrained(AutoTokenizer, last)
+        model = hub.from_pretrained(AutoModelForMaskedLM, last)
     else:
         tokenizer, model = build_encoder(p, train_docs)
     train_blocks = pack_blocks(tokenizer, train_docs, p.block_size)
@@ -265,8 +271,10 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
     tokenizer.save_pretrained(str(ckpt_dir / f"checkpoint-{trainer.state.global_step}"))
     eval_loss = trainer.evaluate()["eval_loss"]
 
-    trainer.save_model(str(out))
-    tokenizer.save_pretrained(str(out))
+    staging = out / ".encoder.partial"  # the encoder files appear in ``out`` only once complete
+    shutil.rmtree(staging, ignore_errors=True)
+    trainer.save_model(str(staging))
+    tokenizer.save_pretrained(str(staging))
     steps = trainer.state.global_step
     card = {
         "mode": p.mode, "init_from": p.get("init_from"), "sources": counts,
@@ -287,9 +295,37 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
         "device": device_name(),
         "normalization": normalizer.to_dict(),
     }
-    (out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
-    (out / "README.md").write_text(_card_markdown(card), encoding="utf-8")
+    (staging / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
+    (staging / "README.md").write_text(_card_markdown(card), encoding="utf-8")
+    publish_files(staging, out)
     return card
+
+
+@contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """Write a folder under a temporary name and rename it to ``target`` when the block ends without error:
+    a killed run never leaves a half-written ``target``."""
+    tmp = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(tmp, target)
+
+
+def publish_files(staging: Path, out: Path) -> None:
+    """Move the complete files of ``staging`` into ``out`` (which also holds checkpoints and snapshots), each by
+    an atomic rename; ``card.json`` goes last, so its presence marks a complete encoder."""
+    (out / "card.json").unlink(missing_ok=True)
+    files = sorted(staging.iterdir(), key=lambda f: f.name == "card.json")
+    for f in files:
+        os.replace(f, out / f.name)
+    staging.rmdir()
 
 
 def device_name() -> str:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from ner.data.corpus.markup import compile_markup
 from ner.data.documents import AnnotationError, Document
+from ner.data.io.common import read_yaml
 from ner.data.io.jsonl import read_jsonl, write_jsonl
 
 SPLITS = ("train", "dev", "test")
 
 
 def load_split_spec(path: str | Path) -> dict:
-    spec = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    spec = read_yaml(path)
     default = spec.get("default", "train")
     if default not in SPLITS:
         raise ValueError(f"{path}: default split {default!r} is not one of {SPLITS}")

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ner.data.documents import AnnotationError, Document, Span
+from ner.data.io.common import ErrorCollector, text_lines
 
 _ENTITY = re.compile(r"\[\[([^\[\]|]*)\|([^\[\]|]*)\]\]")
 _DOC_HEADER = re.compile(r"^@doc\s+(\S+)\s*$")
@@ -72,20 +73,21 @@ def compile_markup(path: str | Path) -> list[Document]:
             offset += len(text) + 1
         docs.append(Document(cur_id, "\n".join(parts), spans, {"province": path.stem, "source": path.name, "line": lines[0][0]}))
 
-    with open(path, encoding="utf-8") as f:
-        for lineno, raw in enumerate(f, start=1):
-            raw = raw.rstrip("\n").rstrip("\r")
-            m = _DOC_HEADER.match(raw)
-            if m:
-                flush()
-                cur_id, cur_line, lines = m.group(1), lineno, []
-            elif raw.startswith("@doc"):
-                raise AnnotationError("malformed header, expected '@doc <id>'", source=source, line=lineno)
-            elif cur_id is None:
-                if raw.strip():
-                    raise AnnotationError("text before the first '@doc <id>' header", source=source, line=lineno)
-            else:
-                lines.append((lineno, raw))
+    decoding = ErrorCollector(source)
+    for lineno, raw in text_lines(path, decoding):
+        raw = raw.rstrip("\n").rstrip("\r")
+        m = _DOC_HEADER.match(raw)
+        if m:
+            flush()
+            cur_id, cur_line, lines = m.group(1), lineno, []
+        elif raw.startswith("@doc"):
+            raise AnnotationError("malformed header, expected '@doc <id>'", source=source, line=lineno)
+        elif cur_id is None:
+            if raw.strip():
+                raise AnnotationError("text before the first '@doc <id>' header", source=source, line=lineno)
+        else:
+            lines.append((lineno, raw))
+    decoding.raise_if_any()
     flush()
     return docs
 

@@ -13,10 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ner.data.corpus.checks import HARD_NEGATIVES, fold, hard_negatives_in, hard_negatives_tagged, near_duplicates
 from ner.data.documents import AnnotationError, Document
+from ner.data.io.common import read_yaml
 from ner.data.io.jsonl import read_jsonl
 from ner.data.spans import check_spans
 from ner.data.words import split_words
@@ -152,6 +151,6 @@ def validate(root: str | Path, exceptions_path: str | Path | None = None) -> Fin
     f.errors += structural_errors(splits)
     exceptions = {}
     if exceptions_path and Path(exceptions_path).exists():
-        exceptions = yaml.safe_load(Path(exceptions_path).read_text(encoding="utf-8")) or {}
+        exceptions = read_yaml(exceptions_path)
     f.audit, f.explained = audit(splits, exceptions)
     return f

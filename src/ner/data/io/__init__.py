@@ -1,6 +1,7 @@
 """Readers and writers: canonical JSONL, CoNLL-style token files, doccano and Label Studio exports."""
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 from ner.data.documents import Document
@@ -23,4 +24,12 @@ def read_documents(path: str | Path, format: str = "jsonl", label_map: LabelMap 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"data file not found: {path}")
+    if path.is_dir():
+        raise FileNotFoundError(f"data file {path} is a folder; expected a {format} file")
+    params = inspect.signature(READERS[format]).parameters
+    known = [p for p in params if p not in ("path", "label_map")]
+    unknown = sorted(set(options) - set(known))
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        raise ValueError(f"unknown option(s) {unknown} for data format {format!r} (data.options); it takes "
+                         f"{', '.join(known) or 'no options'}")
     return READERS[format](path, label_map=label_map, **options)

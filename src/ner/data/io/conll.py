@@ -3,6 +3,7 @@
 The separator is a tab, ``|`` or a space (``sep="auto"`` picks it from the first line). The tag is split
 off at the *last* separator, so a token may contain spaces (PEYMA) or the separator itself (``||O``).
 Tags may use ``B-X`` or ``B_X``; an orphan ``I-X`` is repaired to ``B-X`` and counted in the log.
+With tabs, a line must have exactly two columns: a third column (POS, chunk tags) is an error, not part of the token.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ner.data.documents import AnnotationError, Document
-from ner.data.io.common import ErrorCollector, atomic_write, map_spans, validated
+from ner.data.io.common import (ErrorCollector, atomic_write, map_spans, require_documents, require_encodable, shorten,
+                                text_lines, validated)
 from ner.data.labels import LabelMap, repair_iob2, split_tag
 from ner.data.spans import spans_to_tags, tags_to_spans
 from ner.data.words import Word
@@ -21,13 +23,18 @@ SEPARATORS = {"tab": "\t", "pipe": "|", "space": " "}
 
 
 def _detect_sep(path: Path) -> str:
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\r\n")
-            if line.strip() and not line.startswith("-DOCSTART-"):
-                for sep in ("\t", "|", " "):
-                    if sep in line.strip():
-                        return sep
+    errors = ErrorCollector(str(path))
+    seen_text = False
+    for _, line in text_lines(path, errors):
+        line = line.rstrip("\r\n")
+        if line.strip() and not line.startswith("-DOCSTART-"):
+            seen_text = True
+            for sep in ("\t", "|", " "):
+                if sep in line.strip():
+                    return sep
+    errors.raise_if_any()
+    if not seen_text:
+        raise AnnotationError("no documents: the file is empty or holds only blank lines", source=str(path))
     raise AnnotationError("cannot detect the separator: no 'token<sep>tag' line found", source=str(path))
 
 
@@ -61,35 +68,39 @@ def read_conll(path: str | Path, label_map: LabelMap | None = None, sep: str = "
                               first_line))
         tokens.clear()
 
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                flush()
-                if max_docs is not None and len(docs) >= max_docs:
-                    break
-                continue
-            if line.startswith("-DOCSTART-"):
-                continue
-            if sep not in line:
-                errors.add(AnnotationError(f"no {sep!r} separator between token and tag: {line!r}", source=source,
-                                           line=lineno))
-                continue
-            tok, tag = line.rsplit(sep, 1)
-            tag = tag.strip()
-            try:
-                prefix, typ = split_tag(tag)
-            except ValueError:
-                errors.add(AnnotationError(f"not an IOB tag: {tag!r}", source=source, line=lineno))
-                continue
-            if not tok.strip():
-                errors.add(AnnotationError("empty token", source=source, line=lineno))
-                continue
-            if not tokens:
-                first_line = lineno
-            tokens.append((tok.strip(), "O" if typ is None else f"{prefix}-{typ}"))
+    for lineno, line in text_lines(path, errors):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            flush()
+            if max_docs is not None and len(docs) >= max_docs:
+                break
+            continue
+        if line.startswith("-DOCSTART-"):
+            continue
+        if sep not in line:
+            errors.add(AnnotationError(f"no {sep!r} separator between token and tag: {shorten(line)!r}",
+                                       source=source, line=lineno))
+            continue
+        if sep == "\t" and line.count("\t") > 1:
+            errors.add(AnnotationError(f"{line.count(chr(9)) + 1} tab-separated columns, expected 2 (token, tag): "
+                                       f"{shorten(line)!r}", source=source, line=lineno))
+            continue
+        tok, tag = line.rsplit(sep, 1)
+        tag = tag.strip()
+        try:
+            prefix, typ = split_tag(tag)
+        except ValueError:
+            errors.add(AnnotationError(f"not an IOB tag: {shorten(tag)!r}", source=source, line=lineno))
+            continue
+        if not tok.strip():
+            errors.add(AnnotationError("empty token", source=source, line=lineno))
+            continue
+        if not tokens:
+            first_line = lineno
+        tokens.append((tok.strip(), "O" if typ is None else f"{prefix}-{typ}"))
     flush()
     errors.raise_if_any()
+    require_documents(docs, source)
     if repaired:
         log.warning("%s: repaired %d orphan I- tag(s) to B-", source, repaired)
     return docs
@@ -99,7 +110,7 @@ def write_conll(docs: Iterable[Document], path: str | Path, sep: str = "\t") -> 
     """One word per line with its IOB2 tag; documents separated by a blank line."""
     with atomic_write(path) as f:
         for doc in docs:
-            words = doc.get_words()
+            words = require_encodable(doc).get_words()
             for w, t in zip(words, spans_to_tags(doc, words)):
                 f.write(f"{w.text}{sep}{t}\n")
             f.write("\n")

@@ -6,20 +6,26 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ner.data.documents import AnnotationError, Document
-from ner.data.io.common import ErrorCollector, atomic_write, json_lines, map_spans, validated
+from ner.data.io.common import (ErrorCollector, atomic_write, json_lines, map_spans, offsets, require_documents,
+                                require_encodable, shorten, validated)
 from ner.data.labels import LabelMap
 
 _RESERVED = {"id", "text", "entities"}
 
 
 def _entity_triple(ent, *, source, lineno, doc_id) -> tuple[int, int, str]:
+    def bad(problem: str) -> AnnotationError:
+        return AnnotationError(f"entity {shorten(repr(ent))}{problem}", source=source, line=lineno, doc_id=doc_id)
+
     if not isinstance(ent, dict) or not {"start", "end", "label"} <= ent.keys():
-        raise AnnotationError(f"entity {ent!r} must be an object with start, end and label", source=source,
-                              line=lineno, doc_id=doc_id)
+        raise bad(" must be an object with start, end and label")
     start, end, label = ent["start"], ent["end"], ent["label"]
-    if not (isinstance(start, int) and isinstance(end, int) and isinstance(label, str)):
-        raise AnnotationError(f"entity {ent!r}: start/end must be integers and label a string", source=source,
-                              line=lineno, doc_id=doc_id)
+    try:
+        offsets(start, end)
+    except ValueError as e:
+        raise bad(f": {e}") from None
+    if not isinstance(label, str):
+        raise bad(": label must be a string")
     return start, end, label
 
 
@@ -51,10 +57,10 @@ def read_jsonl(path: str | Path, label_map: LabelMap | None = None) -> list[Docu
         meta = {k: v for k, v in obj.items() if k not in _RESERVED}
         docs.append(validated(Document(doc_id, text, spans, meta), errors, lineno))
     errors.raise_if_any()
-    return docs
+    return require_documents(docs, source)
 
 
 def write_jsonl(docs: Iterable[Document], path: str | Path) -> None:
     with atomic_write(path) as f:
         for doc in docs:
-            f.write(json.dumps(doc.to_json(), ensure_ascii=False) + "\n")
+            f.write(json.dumps(require_encodable(doc).to_json(), ensure_ascii=False) + "\n")

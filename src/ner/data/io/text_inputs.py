@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 from typing import IO
 
+from ner.data.io.common import decode_text, read_text
+
 
 def read_inputs(source: str | Path | IO[str]) -> list[tuple[str, str]]:
     """``(id, text)`` pairs. Blank lines of a text file are skipped; ids are ``line-N`` unless JSONL gives one."""
@@ -12,15 +14,18 @@ def read_inputs(source: str | Path | IO[str]) -> list[tuple[str, str]]:
         path = Path(source)
         if not path.exists():
             raise FileNotFoundError(f"input file not found: {path}")
-        name, lines = str(path), path.read_text(encoding="utf-8").splitlines()
+        name, lines = str(path), read_text(path).split("\n")  # not splitlines(): U+2028 etc. are not line ends
         is_jsonl = path.suffix == ".jsonl"
     else:
-        name, lines = "<stdin>", source.read().splitlines()
+        raw = source.buffer.read() if hasattr(source, "buffer") else source.read()  # bytes: decode errors get a line
+        text = decode_text(raw, "<stdin>") if isinstance(raw, bytes) else raw.removeprefix("\ufeff")
+        name, lines = "<stdin>", text.split("\n")
         is_jsonl = bool(lines) and lines[0].lstrip().startswith("{")
     docs = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        line = line.removesuffix("\r")
         if not is_jsonl:
             docs.append((f"line-{n}", line))
             continue
