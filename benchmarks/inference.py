@@ -2,7 +2,10 @@
 """Inference throughput: ``NerPredictor`` against transformers' own token-classification pipeline (issue 13).
 
 Both systems tag the same texts with the same model folder:
-  predictor[<setting>]  ``NerPredictor.from_pretrained(MODEL, ...).predict(texts)`` (the setting picks its options)
+  predictor[<setting>]  ``NerPredictor.from_pretrained(MODEL, ...).predict(texts)``; a setting is
+                        ``<backend>[-int8][-bs<N>]``: torch, torch-int8 (dynamic int8 Linear layers), onnx (ONNX
+                        Runtime on the CPU with --threads intra-op threads, exported to MODEL/onnx/ on first use),
+                        onnx-int8, torch-bs64, ...
   pipeline              ``transformers.pipeline("token-classification", aggregation_strategy="first",
                         stride=<the predictor's window overlap>, batch_size=32)`` with ``tokenizer.model_max_length``
                         set to the model's position limit (without it the pipeline fails on long texts)
@@ -12,10 +15,12 @@ run once untimed (warm-up), then ``--repeats`` times, the systems taking turns; 
 Every setting is also scored on our test split (seqeval strict IOB2 micro F1): the predictor through
 ``ner.evaluation.scoring.evaluate_predictor``, the pipeline by mapping its entities' character offsets onto our words.
 
-    python benchmarks/inference.py --model runs/quickstart/<time>/model --parsbert-shaped --device cpu --threads 2
+    python benchmarks/inference.py --model runs/quickstart/<time>/model --parsbert-shaped --device cpu --threads 2 \
+        --settings torch torch-int8 onnx onnx-int8
     python benchmarks/inference.py --model MODEL --parsbert-shaped --device cuda --out OUT/inference_gpu.json
     python benchmarks/inference.py --write-doc --from-json runs/benchmarks/inference.json OUT/inference_gpu.json
-    python benchmarks/inference.py --model /tmp/smoke_run/model --parsbert-shaped --tiny --device cpu  # rehearsal
+    python benchmarks/inference.py --model /tmp/smoke_run/model --parsbert-shaped --tiny --device cpu \
+        --settings torch torch-int8 onnx onnx-int8  # rehearsal
 
 ``--parsbert-shaped`` adds a ParsBERT-base-shaped model (BERT 12 layers x 768, 12 heads, 3072 intermediate, 512
 positions, random weights) with the given model's tokenizer, labels and ner_config.json; ``--tiny`` makes it 2 x 64,
@@ -167,19 +172,29 @@ def model_name(model_dir: Path) -> str:
 # ---------------------------------------------------------------------------------------------------- systems
 
 def parse_setting(name: str) -> dict:
-    """``torch`` -> the predictor as it is; ``torch-bs64`` -> batch_size=64. Later backends (ONNX, int8) add
-    their names here and their options to ``NerPredictor.from_pretrained``."""
+    """``NerPredictor.from_pretrained`` options of a setting: ``<backend>[-int8][-bs<N>]`` with backend ``torch``
+    or ``onnx`` (ONNX Runtime, exported to ``<model>/onnx/`` on first use); ``int8`` is dynamic int8 quantisation
+    (CPU only); ``bs<N>`` the batch size. E.g. torch, torch-bs64, torch-int8, onnx, onnx-int8."""
     parts = name.split("-")
-    if parts[0] != "torch":
-        raise ValueError(f"unknown predictor setting {name!r}: only 'torch' settings exist so far "
-                         "(e.g. torch, torch-bs64); ONNX/int8 come with issue 13 item 2")
-    opts: dict = {}
+    if parts[0] not in ("torch", "onnx"):
+        raise ValueError(f"unknown predictor setting {name!r}: a setting is <backend>[-int8][-bs<N>] with backend "
+                         "torch or onnx (e.g. torch, torch-bs64, torch-int8, onnx, onnx-int8)")
+    opts: dict = {} if parts[0] == "torch" else {"backend": "onnx"}
     for p in parts[1:]:
         m = re.fullmatch(r"bs(\d+)", p)
-        if not m or int(m.group(1)) < 1:
-            raise ValueError(f"unknown option {p!r} in predictor setting {name!r} (known: bs<N>)")
-        opts["batch_size"] = int(m.group(1))
+        if p == "int8" and "quantize" not in opts:
+            opts["quantize"] = True
+        elif m and int(m.group(1)) >= 1 and "batch_size" not in opts:
+            opts["batch_size"] = int(m.group(1))
+        else:
+            raise ValueError(f"unknown or repeated option {p!r} in predictor setting {name!r} (known: int8, bs<N>)")
     return opts
+
+
+def cpu_only(setting: str) -> bool:
+    """ONNX Runtime runs here with its CPU provider, and PyTorch's dynamic int8 kernels are CPU kernels."""
+    opts = parse_setting(setting)
+    return opts.get("backend") == "onnx" or opts.get("quantize", False)
 
 
 def pipeline_tags(entities, words) -> list[str]:
@@ -212,13 +227,16 @@ class System:
     f1: dict | None = None
 
 
-def predictor_system(model_dir: Path, setting: str, device: str) -> tuple[System, object]:
+def predictor_system(model_dir: Path, setting: str, device: str, threads: int | None = None) -> tuple[System, object]:
+    """The predictor of one setting; an ONNX session gets ``threads`` intra-op threads (torch's are set globally),
+    so that both backends use the same cores."""
     from ner import NerPredictor
 
     opts = parse_setting(setting)
-    predictor = NerPredictor.from_pretrained(model_dir, device=device, **opts)
+    extra = {"num_threads": threads} if opts.get("backend") == "onnx" and threads else {}
+    predictor = NerPredictor.from_pretrained(model_dir, device=device, **opts, **extra)
     shown = {"batch_size": predictor.batch_size, "max_length": predictor.aligner.max_length,
-             "overlap": predictor.overlap, **opts}
+             "overlap": predictor.overlap, "decoding": predictor.decoding, **opts, **extra}
     return System(f"predictor[{setting}]", "predictor", predictor.predict, setting, shown), predictor
 
 
@@ -262,7 +280,7 @@ def timed(fn, texts, cuda: bool) -> float:
 
 
 def bench_model(name: str, kind: str, model_dir: Path, texts, docs, types, *, device: str, settings, repeats: int,
-                log=print, extra: dict | None = None) -> dict:
+                log=print, extra: dict | None = None, threads: int | None = None) -> dict:
     """One model: the pipeline and each predictor setting, scored, warmed up, then timed in turns."""
     import torch
     from transformers import AutoConfig
@@ -271,7 +289,7 @@ def bench_model(name: str, kind: str, model_dir: Path, texts, docs, types, *, de
     config = AutoConfig.from_pretrained(str(model_dir))
     systems, handles = [], []
     for setting in settings:
-        s, h = predictor_system(model_dir, setting, device)
+        s, h = predictor_system(model_dir, setting, device, threads)
         systems.append(s)
         handles.append(h)
     stride = systems[0].options["overlap"]
@@ -351,7 +369,8 @@ def run_benchmark(model: str | Path, *, parsbert_shaped: bool = False, parsbert_
     if threads is None and device == "cpu":
         threads = 2
     for s in settings:
-        parse_setting(s)  # fail before any work
+        if cpu_only(s) and device != "cpu":  # parse_setting also fails here, before any work, on a bad name
+            raise ValueError(f"setting {s!r} runs on the CPU only; use --device cpu")
     if tiny:
         repeats = 1
     args = {"model": shown_path(model_dir), "parsbert_shaped": parsbert_shaped or parsbert_shaped_only,
@@ -372,7 +391,7 @@ def run_benchmark(model: str | Path, *, parsbert_shaped: bool = False, parsbert_
                                  "metric": "seqeval strict IOB2 micro F1",
                                  **({"tiny": f"first {len(docs)} documents only"} if tiny else {})},
                   "warmup_texts": min(WARMUP_TEXTS, len(texts)), "models": []}
-        common = dict(device=device, settings=settings, repeats=repeats, log=log)
+        common = dict(device=device, settings=settings, repeats=repeats, log=log, threads=threads)
         if not parsbert_shaped_only:
             result["models"].append(bench_model(model_name(model_dir), "given", model_dir, texts, docs, types,
                                                 extra={"path": args["model"]}, **common))
@@ -449,7 +468,10 @@ def doc_block(runs: list[dict]) -> str:
              "are medians over the timed passes; `vs pipeline` is docs/s over the pipeline's on the same model. F1 "
              "is seqeval strict IOB2 micro F1 on our test split: the predictor through "
              "`ner.evaluation.scoring.evaluate_predictor`, the pipeline's entities mapped by character offsets onto our "
-             "words. The ParsBERT-shaped model has random weights: its F1 means nothing.")
+             "words. The ParsBERT-shaped model has random weights: its F1 means nothing. Predictor settings: "
+             "`torch` is the default path; `onnx` runs the same pre- and post-processing on ONNX Runtime (CPU, "
+             "as many intra-op threads as torch); `-int8` is dynamic int8 quantisation (torch: `nn.Linear` layers "
+             "through `torch.ao`; onnx: `onnxruntime.quantization.quantize_dynamic`).")
     return intro + "\n\n" + "\n".join(run_note(r) for r in runs) + "\n\n" + markdown_table(runs).rstrip("\n")
 
 
@@ -485,7 +507,8 @@ def main(argv=None) -> int:
     ap.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default 2 on CPU; untouched on GPU)")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--settings", nargs="+", default=["torch"], help="predictor settings: torch, torch-bs<N>")
+    ap.add_argument("--settings", nargs="+", default=["torch"],
+                    help="predictor settings <backend>[-int8][-bs<N>]: torch, torch-bs64, torch-int8, onnx, onnx-int8")
     ap.add_argument("--tiny", action="store_true", help=f"{TINY_TEXTS} texts, 1 repeat, a 2 x 64 ParsBERT-shaped model")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help="raw numbers (JSON)")
     ap.add_argument("--write-doc", action="store_true", help="rewrite the inference section of docs/benchmarks.md")
@@ -495,7 +518,8 @@ def main(argv=None) -> int:
         ap.error("--repeats must be at least 1")
     for setting in args.settings:
         try:
-            parse_setting(setting)
+            if cpu_only(setting) and args.device == "cuda":
+                ap.error(f"setting {setting!r} runs on the CPU only; use --device cpu")
         except ValueError as e:
             ap.error(str(e))
     if args.from_json:

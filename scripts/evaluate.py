@@ -1,6 +1,9 @@
 #!/usr/bin/env python
-"""Score a saved model on a dataset config; writes metrics.json, report.txt, per-split errors and confusion files
-and report.html into the report folder (``+report.all_documents=true``: every document in report.html)."""
+"""Score a saved model on a dataset config; writes metrics.json, report.txt, per-split errors and confusion files,
+report.html (``+report.all_documents=true``: every document in it) and the model's card with these numbers
+(model_card.md) into the report folder."""
+import json
+
 import hydra
 from omegaconf import DictConfig
 
@@ -36,6 +39,11 @@ def main(cfg: DictConfig) -> None:
         results[s], pred_tags = evaluate_predictor(predictor, splits[s], types)
         predictions[s] = (splits[s], pred_tags)
     write_reports(out_dir, results, predictions, options)
+    # The model's card with this evaluation's numbers, in the report folder (the model folder is left as it is)
+    from ner.evaluation.model_card import write_model_card
+
+    with open(f"{out_dir}/metrics.json", encoding="utf-8") as f:
+        write_model_card(cfg.model_path, json.load(f), path=f"{out_dir}/model_card.md", evaluated_on=cfg.data.name)
     print(open(f"{out_dir}/report.txt", encoding="utf-8").read())
     print(f"HTML report: {out_dir}/report.html")
     print(f"Report folder: {out_dir}")

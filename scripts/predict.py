@@ -1,10 +1,10 @@
 #!/usr/bin/env python
-"""Tag documents and write JSONL: ``{"id", "text", "entities": [{"start","end","label","text","score"}]}``."""
-import json
+"""Tag documents, streamed and resumable, in one of the output formats of ``ner.inference.outputs``
+(``format=entities|label_studio|doccano|conll``); ``engine=ray`` spreads the work over a Ray cluster."""
 import sys
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ner import cli
 
@@ -13,25 +13,17 @@ cli.setup()
 
 @hydra.main(version_base="1.3", config_path=cli.config_dir(), config_name="predict")
 def main(cfg: DictConfig) -> None:
-    from ner.data.io.common import atomic_write
-    from ner.data.io.text_inputs import read_inputs
+    from ner.inference.job import run_job
     from ner.models.hub import ModelLoadError
-    from ner.predictor import NerPredictor
 
     try:
-        docs = read_inputs(sys.stdin if cfg.input == "-" else cfg.input)
-        predictor = NerPredictor.from_pretrained(cfg.model_path, batch_size=cfg.batch_size)
-    except (ModelLoadError, FileNotFoundError, ValueError) as e:
+        stats = run_job(OmegaConf.to_container(cfg, resolve=True))
+    except (ModelLoadError, FileNotFoundError, ValueError, ImportError) as e:
         cli.fail(str(e))
-    results = predictor.predict([t for _, t in docs])
-    lines = [json.dumps({"id": i, "text": t, "entities": [e.to_dict() for e in ents]}, ensure_ascii=False)
-             for (i, t), ents in zip(docs, results)]
     if cfg.output:
-        with atomic_write(cfg.output) as f:
-            f.write("".join(line + "\n" for line in lines))
-        print(f"wrote {len(lines)} documents to {cfg.output}", file=sys.stderr)
-    else:
-        sys.stdout.write("".join(line + "\n" for line in lines))
+        extra = "".join(f"; wrote {p}" for p in stats.written)
+        print(f"tagged {stats.tagged} documents into {cfg.output} (already there: {stats.skipped}){extra}",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -105,11 +105,17 @@ def test_pipeline_entities_off_word_boundaries_take_whole_words():
 def test_settings():
     assert inference.parse_setting("torch") == {}
     assert inference.parse_setting("torch-bs64") == {"batch_size": 64}
-    for bad in ("onnx", "torch-int8", "torch-bs0"):
+    assert inference.parse_setting("torch-int8") == {"quantize": True}
+    assert inference.parse_setting("onnx") == {"backend": "onnx"}
+    assert inference.parse_setting("onnx-int8-bs16") == {"backend": "onnx", "quantize": True, "batch_size": 16}
+    assert [inference.cpu_only(s) for s in ("torch", "torch-bs8", "torch-int8", "onnx")] == [False, False, True, True]
+    for bad in ("tensorrt", "torch-fp16", "torch-bs0", "onnx-int8-int8"):
         with pytest.raises(ValueError):
             inference.parse_setting(bad)
     with pytest.raises(SystemExit):  # refused before any model is loaded
-        inference.main(["--model", "no/such/model", "--settings", "torch", "onnx"])
+        inference.main(["--model", "no/such/model", "--settings", "torch", "onnx-fp16"])
+    with pytest.raises(SystemExit):
+        inference.main(["--model", "no/such/model", "--device", "cuda", "--settings", "onnx"])
 
 
 @pytest.mark.slow

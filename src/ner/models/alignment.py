@@ -72,11 +72,20 @@ class SubwordAligner:
 
     def word_pieces(self, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
         """Subword ids of every word of every sentence (one tokenizer call for all of them)."""
-        normed = [[self.normalizer(w) or self.tokenizer.unk_token for w in sent] for sent in sentences]
+        seen: dict[str, str] = {}  # news repeats its words: normalise each distinct word once per call
+
+        def norm(w: str) -> str:
+            if w not in seen:
+                seen[w] = self.normalizer(w) or self.tokenizer.unk_token
+            return seen[w]
+
+        normed = [[norm(w) for w in sent] for sent in sentences]
         if not normed:
             return []
-        enc = self.tokenizer(normed, is_split_into_words=True, add_special_tokens=False)
         unk = self.tokenizer.unk_token_id
+        if not getattr(self.tokenizer, "is_fast", True):
+            return self._word_pieces_one_by_one(normed, unk)
+        enc = self.tokenizer(normed, is_split_into_words=True, add_special_tokens=False)
         out = []
         for b, sent in enumerate(normed):
             pieces: list[list[int]] = [[] for _ in sent]
@@ -85,6 +94,15 @@ class SubwordAligner:
                     pieces[w].append(tok_id)
             out.append([p or [unk] for p in pieces])  # a word the tokenizer erased still needs a position
         return out
+
+    def _word_pieces_one_by_one(self, normed: list[list[str]], unk: int) -> list[list[list[int]]]:
+        """A Python tokenizer (e.g. transformers 5's ``BertTokenizerLegacy``, which a folder saved with it names)
+        has no ``word_ids()``: tokenise each distinct word on its own instead (the same pieces for BERT's
+        WordPiece, whose basic tokenizer splits on words first)."""
+        distinct = list(dict.fromkeys(w for sent in normed for w in sent))
+        ids = self.tokenizer(distinct, add_special_tokens=False)["input_ids"]
+        pieces = {w: (p or [unk]) for w, p in zip(distinct, ids)}
+        return [[list(pieces[w]) for w in sent] for sent in normed]
 
     def encode(self, pieces: Sequence[list[int]], labels: Sequence[int] | None = None,
                overlap: int = 0, masks: Sequence[int] | None = None) -> list[dict]:
