@@ -17,7 +17,7 @@ export HF_HUB_DISABLE_TELEMETRY = 1
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
-	$(BIN)/pip install -q -e ".[dev,eval,crf,notebooks]"
+	$(BIN)/pip install -q -e ".[dev,eval,crf,notebooks,onnx,scale,sweeps,tracking]"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -1,5 +1,12 @@
-# Sourced by the GPU job scripts: paths, offline mode, the carried wheels and corpora, and an import check that
-# fails in seconds rather than after minutes of device time. Expects ROOT, OUT, LOG and log() to be set.
+# Sourced by the GPU job scripts: paths, the log, offline mode, the carried wheels and corpora, and an import check
+# that fails in seconds rather than after minutes of device time. Expects JOB_NAME (the default output folder
+# runs/$JOB_NAME) and LOG_NAME (the log file in it); sets ROOT, OUT, LOG, log() and PY.
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+OUT=${OUT:-$ROOT/runs/$JOB_NAME}
+mkdir -p "$OUT"
+LOG=$OUT/$LOG_NAME
+log() { echo "[$(date +%T)] $*" | tee -a "$LOG"; }
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PROJECT_ROOT=$ROOT
 PY=${PYTHON:-python3}
 [ -x "$ROOT/.venv/bin/python" ] && [ -z "${PYTHON:-}" ] && PY=$ROOT/.venv/bin/python

@@ -11,14 +11,8 @@
 # new run starts), JOBS (13), EPOCHS (8), WHEELS (folder of wheels to install first, default .gpu/wheels),
 # NER_SHARED_DIR (corpora; default .gpu/shared when present, else ../shared).
 set -uo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-OUT=${OUT:-$ROOT/runs/gpu_job}
-mkdir -p "$OUT"
-LOG=$OUT/job.log
-log() { echo "[$(date +%T)] $*" | tee -a "$LOG"; }
-
-source "$ROOT/benchmarks/gpu_env.sh"
+JOB_NAME=gpu_job LOG_NAME=job.log
+source "$(dirname "$0")/gpu_env.sh"
 
 ENCODER=$ROOT/encoders/news-gpu-lean
 if [ -n "${GPU_JOB_TINY:-}" ]; then  # CPU rehearsal: the same steps, seconds each

@@ -7,19 +7,16 @@
 # Needs: .gpu/quickstart/model (a `make train` model), .gpu/wheels, .gpu/shared (PEYMA dev for the inference
 # texts), encoders/token-store/ (step 3). Rehearse on CPU: GPU_JOB_TINY=1 OUT=/tmp/tp bash benchmarks/gpu_throughput.sh
 set -uo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-OUT=${OUT:-$ROOT/runs/gpu_throughput}
-mkdir -p "$OUT"
-LOG=$OUT/throughput.log
-log() { echo "[$(date +%T)] $*" | tee -a "$LOG"; }
-source "$ROOT/benchmarks/gpu_env.sh"
+JOB_NAME=gpu_throughput LOG_NAME=throughput.log
+source "$(dirname "$0")/gpu_env.sh"
 
 MODEL=${QUICKSTART_MODEL:-$ROOT/.gpu/quickstart/model}
 if [ -n "${GPU_JOB_TINY:-}" ]; then
-  DEV=cpu; TS=(--tiny); INF=(--tiny); PS=(--minutes 0.1 --model 4x256 --override pretrain.training.measure_after=2)
+  DEV=cpu; TS=(--tiny); INF=(--tiny); PS=(--minutes 0.1 --model 4x256)
 else
-  DEV=cuda; TS=(--epochs "${SPEED_EPOCHS:-3}"); INF=(--settings torch torch-bs128); PS=(--minutes "${PRETRAIN_SPEED_MINUTES:-0.75}" --model 6x512)
+  # SPEED_EPOCHS is split into words: e.g. SPEED_EPOCHS="small=3 parsbert-shaped=2"
+  DEV=cuda; TS=(--epochs ${SPEED_EPOCHS:-3}); INF=(--settings torch torch-bs128)
+  PS=(--minutes "${PRETRAIN_SPEED_MINUTES:-0.75}" --model 6x512)
 fi
 
 log "training throughput"

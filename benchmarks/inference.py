@@ -479,12 +479,7 @@ def write_doc(runs: list[dict]) -> Path:
     """Rewrite the inference section of docs/benchmarks.md through quality.write_doc (its results table stays
     empty; this block is the section's note). Without the markers, a heading and the section go at the end."""
     doc = quality.ROOT / "docs" / "benchmarks.md"
-    begin, end = f"<!-- {DOC_SECTION}:begin -->", f"<!-- {DOC_SECTION}:end -->"
-    body = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    if begin not in body:
-        doc.parent.mkdir(parents=True, exist_ok=True)
-        doc.write_text(f"{body.rstrip()}\n\n{DOC_HEADING}\n\n{begin}\n{end}\n", encoding="utf-8")
-    quality.write_doc({}, doc_block(runs), section=DOC_SECTION, script=SCRIPT)
+    quality.write_doc({}, doc_block(runs), section=DOC_SECTION, script=SCRIPT, heading=DOC_HEADING)
     return doc
 
 

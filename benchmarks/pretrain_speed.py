@@ -50,8 +50,9 @@ def run_loop(loop: str, objective: str, model: str, minutes: float, device: str,
     args = [f"pretrain={config}", f"output_dir={out_dir}", f"pretrain.training.max_minutes={minutes}",
             f"pretrain.name=speed-{loop}-{objective}-{model}", *sizes,
             "pretrain.snapshot_steps=[]" if loop == "trainer" else "pretrain.snapshot_tokens=[]", *extra]
-    if loop == "lean":
-        args += [f"pretrain.objective={objective}", f"pretrain.training.device={device}"]
+    if loop == "lean":  # steady-state tokens/s from the 6th step on a CPU (steps take seconds), the 21st on a GPU
+        args += [f"pretrain.objective={objective}", f"pretrain.training.device={device}",
+                 f"pretrain.training.measure_after={5 if device == 'cpu' else 20}"]
     if batch:
         args.append(f"pretrain.training.batch_size={batch}")
     if loop == "trainer":
@@ -91,7 +92,16 @@ def write_doc(rows: list[dict]) -> None:
             "Trainer-based masked LM (padded blocks, collator masking on the CPU); `lean` = the lean loop "
             "(packed rows from the memory-mapped token store, masking on the device, fused AdamW, bf16 autocast, "
             "torch.compile on GPU). The held-out loss is the masked-LM loss after the budget (for RTD, the "
-            "generator's), on each loop's own held-out slice.\n\n" + render(rows))
+            "generator's), on each loop's own held-out slice.\n\n"
+            "GPU reference for the Trainer loop: the earlier 6 x 512 pre-LN encoder `news-gpu-prenorm` trained at "
+            "272,647 tokens/s on the same kind of H200 (its card, in the pretraining section above; not re-run here "
+            "to save device time), against 1,747,166 for the lean loop's masked LM below (6.4x) and 1,473,957 "
+            "steady for the shipped RTD encoder at batch 256 (its card). On the CPU the Trainer loop is not bound "
+            "by Python overhead: a profile of one eager lean step had 42% in matrix products, 18% in dropout's "
+            "random masks and 10% in bf16 casts, so the lean CPU recipe drops dropout (`pretrain=news_lean`: "
+            "dropout 0 while pretraining; 6,050 tokens/s with dropout 0.1) and compiles. The GPU rows ran with "
+            "dropout 0.1, the default then: add `--override pretrain.model.dropout=0.1` to repeat them.\n\n"
+            + render(rows))
     quality.write_doc({}, note, section="pretrain_speed", script="benchmarks/pretrain_speed.py")
 
 

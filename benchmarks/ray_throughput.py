@@ -126,18 +126,13 @@ def markdown(runs: list[dict]) -> str:
 
 def write_doc(runs: list[dict]) -> Path:
     doc = quality.ROOT / "docs" / "benchmarks.md"
-    begin, end = f"<!-- {DOC_SECTION}:begin -->", f"<!-- {DOC_SECTION}:end -->"
-    body = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    if begin not in body:
-        doc.parent.mkdir(parents=True, exist_ok=True)
-        doc.write_text(f"{body.rstrip()}\n\n{DOC_HEADING}\n\n{begin}\n{end}\n", encoding="utf-8")
     env = runs[0]["environment"]
     note = (f"`scripts/predict.py` on the same JSONL input with the local engine and with `engine=ray` (Ray Data: "
             f"read tasks over line splits, an actor pool of N predictors, the driver writing in input order); "
             f"every output byte-identical to the local one. Wall time includes Ray's actor start-up and model "
             f"loading. {env['cpu']} ({env['cpu_count']} CPUs), torch {env['torch']}, ray {env['ray']}.\n\n"
             + markdown(runs).rstrip("\n"))
-    quality.write_doc({}, note, section=DOC_SECTION, script=SCRIPT)
+    quality.write_doc({}, note, section=DOC_SECTION, script=SCRIPT, heading=DOC_HEADING)
     return doc
 
 

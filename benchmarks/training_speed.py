@@ -7,7 +7,7 @@ Both systems are the project's own ``ner.training.finetune.train`` (what ``scrip
   run_ner   run_ner.py's defaults, reproduced by config overrides: fp32, per_device_train_batch_size 8, random
             order (no length grouping), AdamW (torch), linear schedule, no warm-up, weight decay 0, logging every
             500 steps, no torch.compile, TF32 left at PyTorch's default.
-  ours      the project's recipe (experiment=quickstart: batch 16, length-grouped batches, warm-up 0.06, weight
+  ours      the project's recipe (experiment=scratch_small: batch 16, length-grouped batches, warm-up 0.06, weight
             decay 0.01). CPU: bf16 autocast where a short probe on this CPU says it is faster (--cpu-bf16 auto).
             GPU: bf16 autocast, fused AdamW, TF32 for the matmuls left in fp32.
   ours-compile   ``ours`` plus torch.compile (GPU: compilation time counts in the training time).
@@ -52,8 +52,8 @@ SCRIPT = "benchmarks/training_speed.py"
 SECTION = "training_speed"
 
 MODELS = {
-    "small": {"overrides": ["experiment=quickstart"], "learning_rate": "1e-3"},
-    "parsbert-shaped": {"overrides": ["experiment=quickstart", "model.hidden_size=768", "model.num_layers=12",
+    "small": {"overrides": ["experiment=scratch_small"], "learning_rate": "1e-3"},
+    "parsbert-shaped": {"overrides": ["experiment=scratch_small", "model.hidden_size=768", "model.num_layers=12",
                                       "model.num_heads=12", "model.intermediate_size=3072"],
                         "learning_rate": "1e-4"},
 }
@@ -294,7 +294,7 @@ def system_overrides(system: str, device: str, cpu_bf16: bool) -> list[str]:
         return list(RUN_NER)
     if device == "cuda":
         ours = list(OURS_GPU)
-    else:  # the project's defaults (quickstart), bf16 autocast only where it is faster on this CPU
+    else:  # the project's defaults (scratch_small), bf16 autocast only where it is faster on this CPU
         ours = ["training.batch_size=16", "training.group_by_length=true",
                 f"training.bf16={'true' if cpu_bf16 else 'false'}"]
     return ours + (["training.torch_compile=true"] if system == "ours-compile" else [])
@@ -442,12 +442,7 @@ def run_benchmark(args) -> int:
 
 # ----------------------------------------------------------------------------------------------- the document
 def _num(values, digits=0):
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return "n/a"
-    if len(vals) == 1:
-        return f"{vals[0]:,.{digits}f}"
-    return f"{statistics.mean(vals):,.{digits}f} ± {statistics.stdev(vals):,.{digits}f}"
+    return quality.fmt(values, digits, thousands=True)
 
 
 def _settings(a: dict) -> str:
@@ -514,7 +509,7 @@ def note(runs: list[dict]) -> str:
         "only favour run_ner); run_ner reads pre-split words from a dataset, here the project's normalisation and "
         "word splitting produce the features of both systems; run_ner reports seqeval's default mode, here dev "
         "F1 is seqeval **strict** IOB2 (both modes are in each run's metrics.json).",
-        "- **ours**: experiment=quickstart (batch 16, length-grouped batches, warm-up 0.06, weight decay 0.01, same "
+        "- **ours**: experiment=scratch_small (batch 16, length-grouped batches, warm-up 0.06, weight decay 0.01, same "
         "learning rate). CPU: bf16 autocast only where a short probe on the machine (fp32 vs bf16 training steps "
         "of the model's shape, batch 16 x 32, alternating, median of 5) finds it at least 5% faster "
         "(`--cpu-bf16 auto`; the probe's numbers are listed below): on CPUs without AMX the answer depends on "

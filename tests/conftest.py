@@ -61,3 +61,46 @@ def fixture_tokenizer():
 def needs_shared(*parts: str):
     path = SHARED.joinpath(*parts)
     return pytest.mark.skipif(not path.exists(), reason=f"public corpus folder {path} is absent")
+
+
+@pytest.fixture(scope="session")
+def random_model_dir(fixture_tokenizer, tmp_path_factory):
+    """A randomly initialised 1-layer BERT saved like a run's model/ folder, in a second instead of a training
+    run: it tags plenty of (random) entities, which is what the predictor's plumbing tests need."""
+    import torch
+    from transformers import BertConfig, BertForTokenClassification
+
+    from ner.data.labels import bio_tags
+    from ner.data.normalize import Normalizer
+    from ner.predictor import save_ner_config
+
+    path = tmp_path_factory.mktemp("random_model") / "model"
+    tags = bio_tags()
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(fixture_tokenizer), hidden_size=16, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
+                        id2label=dict(enumerate(tags)), label2id={t: i for i, t in enumerate(tags)})
+    BertForTokenClassification(config).save_pretrained(path)
+    fixture_tokenizer.save_pretrained(path)
+    save_ner_config(path, Normalizer(), max_length=24, overlap=6)
+    return path
+
+
+@pytest.fixture(scope="session")
+def parsbert_standin(tmp_path_factory):
+    """A ParsBERT-shaped model folder (vocab.txt, slow BertTokenizer config, tiny random BERT; tests/standin.py)."""
+    from standin import build_parsbert_standin
+
+    return build_parsbert_standin(tmp_path_factory.mktemp("parsbert") / "bert-fa-standin")
+
+
+def run_script(name, *args, stdin=None):
+    """Run ``scripts/<name>`` offline in a subprocess and assert it succeeded (its output on failure)."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PROJECT_ROOT=str(ROOT))
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], input=stdin, capture_output=True,
+                          text=True, env=env, timeout=600)
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc

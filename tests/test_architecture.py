@@ -16,7 +16,7 @@ LAYERS = [
     ["ner.data"],                          # documents, labels, words, normalisation, spans, readers, corpus tools
     ["ner.models"],                        # encoders, hub loading, subword alignment, losses, CRF baseline
     ["ner.evaluation", "ner.predictor"],   # scoring and reports; inference on new text
-    ["ner.training", "ner.pretraining"],   # fine-tuning runs; masked-LM pretraining runs
+    ["ner.training", "ner.pretraining", "ner.inference"],  # fine-tuning runs; MLM pretraining; tagging at scale
     ["ner", "ner.cli"],                    # the public facade (``from ner import NerPredictor``), script glue
 ]
 

@@ -42,3 +42,29 @@ def test_learning_curve_note_lists_points_in_step_order():
     note = pretraining.note(results)
     assert "CRF 0.727" in note
     assert note.index("| 500 | 5 | 0.480 |") < note.index("| 2,000 | 20 | 0.560 |")
+
+
+def test_real_text_eval_sets_views_and_probe_keep_gold_on_the_same_characters():
+    from ner.data.words import ZWNJ
+
+    sets = quality.eval_sets(["ours/test", "ours/test@zwnj-none", "probe/khoosheh"])
+    clean, _ = sets["ours/test"]
+    flat, _ = sets["ours/test@zwnj-none"]
+    assert len(clean) == len(flat) and any(ZWNJ in d.text for d in clean) and not any(ZWNJ in d.text for d in flat)
+    for a, b in zip(clean, flat):
+        assert [a.span_text(s).replace(ZWNJ, "") for s in a.spans] == [b.span_text(s) for s in b.spans]
+    probe, types = sets["probe/khoosheh"]
+    assert len(probe) >= 30 and "CLUSTER" in types
+    assert all("خوشه" in d.text and all(s.label != "CLUSTER" for s in d.spans) for d in probe)
+
+
+def test_probe_counts_every_predicted_cluster_as_false():
+    sets = quality.eval_sets(["probe/khoosheh"])
+    docs, _ = sets["probe/khoosheh"]
+
+    def tag_every_khoosheh(batch):  # a tagger that calls every «خوشه…» word a CLUSTER
+        return [["B-CLUSTER" if w.text.startswith("خوشه") else "O" for w in words] for _, words in batch]
+
+    scores = quality.score_tagger(tag_every_khoosheh, ["ORG", "PER", "LOC", "CLUSTER"], sets)["probe/khoosheh"]
+    expected = sum(w.text.startswith("خوشه") for d in docs for w in d.get_words())
+    assert scores["false_cluster"] == expected > 30 and "CLUSTER" not in scores

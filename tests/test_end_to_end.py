@@ -6,17 +6,9 @@ import sys
 
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, run_script
 
 pytestmark = pytest.mark.slow
-
-
-def run_script(name, *args, stdin=None):
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PROJECT_ROOT=str(ROOT))
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], input=stdin, capture_output=True,
-                          text=True, env=env, timeout=600)
-    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
 
 
 @pytest.fixture(scope="module")

@@ -194,3 +194,13 @@ def test_the_shipped_encoder_loads_whole_in_float32_and_fits_the_budget():
     tok = AutoTokenizer.from_pretrained(str(folder))
     ids = tok("خوشه صنعتی چای در استان گیلان")["input_ids"]
     assert len(tok) == card["model"]["vocab_size"] and tok.unk_token_id not in ids
+
+
+def test_quick_start_fine_tunes_the_shipped_encoder_within_its_trained_positions():
+    from pathlib import Path
+
+    cfg = compose("config", ["experiment=quickstart"])
+    folder = Path(cfg.model.name_or_path)
+    card = json.loads((folder / "card.json").read_text())
+    assert folder.name == "news-rtd-6x512" and cfg.model.source == "pretrained"
+    assert cfg.model.max_length <= card["block_size"]  # positions past the pretraining rows were never trained

@@ -15,7 +15,7 @@ def setup() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    for noisy in ("httpx", "urllib3", "filelock", "datasets"):
+    for noisy in ("httpx", "urllib3", "filelock", "datasets", "alembic"):  # alembic: Optuna/MLflow storage setup
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -61,11 +61,14 @@ def encoder_config(arch: str, vocab_size: int, hidden_size: int, num_layers: int
     raise ValueError(f"model architecture must be one of {ARCHITECTURES}, not {arch!r}")
 
 
-def build_small(texts: Iterable[str], tags: Sequence[str], cfg) -> tuple:
-    """Tokenizer trained on ``texts`` plus a randomly initialised small encoder with a token-classification head."""
+def build_small(texts: Iterable[str], tags: Sequence[str], cfg, tokenizer=None) -> tuple:
+    """Tokenizer trained on ``texts`` plus a randomly initialised small encoder with a token-classification head.
+    A given ``tokenizer`` is used instead of training one (WordPiece training is not reproducible between
+    processes: under a launcher rank 0 trains it and hands it to the others)."""
     from transformers import AutoModelForTokenClassification
 
-    tokenizer = train_wordpiece(texts, vocab_size=cfg.vocab_size, min_frequency=cfg.get("min_frequency", 2))
+    if tokenizer is None:
+        tokenizer = train_wordpiece(texts, vocab_size=cfg.vocab_size, min_frequency=cfg.get("min_frequency", 2))
     config = encoder_config(cfg.get("arch", "bert"), len(tokenizer), cfg.hidden_size, cfg.num_layers, cfg.num_heads,
                             cfg.intermediate_size, max(cfg.max_length, 128), tokenizer.pad_token_id,
                             cfg.get("dropout", 0.1), **label_config(tags))
@@ -74,21 +77,24 @@ def build_small(texts: Iterable[str], tags: Sequence[str], cfg) -> tuple:
     return tokenizer, AutoModelForTokenClassification.from_config(config)
 
 
-def load_pretrained(name_or_path: str, tags: Sequence[str]) -> tuple:
-    """A hub name or local directory; the classification head is new when the label set differs."""
+def load_pretrained(name_or_path: str, tags: Sequence[str], dropout: float | None = None) -> tuple:
+    """A hub name or local directory; the classification head is new when the label set differs. ``dropout``
+    (``model.dropout``; None keeps the checkpoint's) sets BERT's hidden and attention dropout."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     tokenizer = hub.from_pretrained(AutoTokenizer, name_or_path)
+    extra = {} if dropout is None else {"hidden_dropout_prob": float(dropout),
+                                        "attention_probs_dropout_prob": float(dropout)}
     model = hub.from_pretrained(AutoModelForTokenClassification, name_or_path, ignore_mismatched_sizes=True,
-                                **label_config(tags))
+                                **label_config(tags), **extra)
     return tokenizer, model
 
 
-def build_model(model_cfg, tags: Sequence[str], train_texts: Iterable[str]) -> tuple:
+def build_model(model_cfg, tags: Sequence[str], train_texts: Iterable[str], tokenizer=None) -> tuple:
     if model_cfg.source == "small":
-        return build_small(train_texts, tags, model_cfg)
+        return build_small(train_texts, tags, model_cfg, tokenizer)
     if model_cfg.source == "pretrained":
-        return load_pretrained(model_cfg.name_or_path, tags)
+        return load_pretrained(model_cfg.name_or_path, tags, model_cfg.get("dropout"))
     raise ValueError(f"model.source must be 'small' or 'pretrained', not {model_cfg.source!r}")
 
 

@@ -22,8 +22,9 @@ def allowed_tag_masks(tags: Sequence[str], annotates: Sequence[str], label2id: d
     return [o_mask if t == OUTSIDE else 1 << label2id[t] for t in tags]
 
 
-def partial_label_nll(logits, label_mask):
-    """Mean over non-ignored positions of ``-logsumexp(log_softmax(logits)[allowed])``."""
+def partial_label_nll(logits, label_mask, reduction: str = "mean"):
+    """Mean (or, with ``reduction="sum"``, sum) over non-ignored positions of
+    ``-logsumexp(log_softmax(logits)[allowed])``."""
     import torch
 
     num_labels = logits.shape[-1]
@@ -32,4 +33,5 @@ def partial_label_nll(logits, label_mask):
     valid = label_mask > 0
     if not valid.any():
         return logits.sum() * 0.0
-    return -torch.logsumexp(logp[valid], dim=-1).mean()
+    nll = -torch.logsumexp(logp[valid], dim=-1)
+    return nll.sum() if reduction == "sum" else nll.mean()

@@ -130,7 +130,8 @@ class LeanPretrainer:
         self.sizes = EncoderSizes(vocab_size=len(self.tokenizer), hidden_size=m.hidden_size, num_layers=m.num_layers,
                                   num_heads=m.num_heads, intermediate_size=m.intermediate_size,
                                   max_positions=max(m.max_position_embeddings, self.p.block_size),
-                                  pad_token_id=self.tokenizer.pad_token_id, dropout=m.get("dropout", 0.1))
+                                  pad_token_id=self.tokenizer.pad_token_id, dropout=m.get("dropout", 0.1),
+                                  finetune_dropout=m.get("finetune_dropout", 0.1))
         options = dict(self.p.get("rtd") or {}) if self.p.objective == "rtd" else {}
         self.model = build_objective(self.p.objective, self.sizes, **options).to(self.device)
         doc_attention = self.p.get("document_attention", True)
@@ -314,7 +315,7 @@ class LeanPretrainer:
             "model": {"parameters": sum(x.numel() for x in self.model.encoder.parameters()),
                       "vocab_size": self.sizes.vocab_size, "hidden_size": self.sizes.hidden_size,
                       "num_layers": self.sizes.num_layers, "architecture": "roberta-prelayernorm",
-                      "dropout": self.sizes.dropout},
+                      "dropout": self.sizes.dropout, "finetune_dropout": self.sizes.finetune_dropout},
             "held_out": {k: round(v, 4) for k, v in held.items()},
             "held_out_loss": round(mlm, 4), "held_out_perplexity": round(math.exp(min(mlm, 50)), 2),
             "held_out_note": "masked-LM loss of the model (of the generator for RTD) on fixed held-out rows and masks",
@@ -351,7 +352,7 @@ tags: [persian, news, roberta-prelayernorm, pretraining]
 
 - Objective: {card['objective']}; {card['packing']}
 - Model: RoBERTa-PreLayerNorm, {m['num_layers']} layers x {m['hidden_size']}, vocabulary {m['vocab_size']:,}
-  (WordPiece trained on the pretraining text), {m['parameters']:,} parameters, dropout {m['dropout']}
+  (WordPiece trained on the pretraining text), {m['parameters']:,} parameters, dropout {m['dropout']} in pretraining
 - Steps: {card['steps']:,} x batch {card['batch_size']} x block {card['block_size']} = {card['tokens_seen']:,} tokens
   seen, {card['passes_over_text']} passes over {card['train_tokens_per_pass']:,} training tokens
 - Held-out: {card['held_out']} ({card['held_out_note']}); perplexity {card['held_out_perplexity']}

@@ -28,8 +28,9 @@ class EncoderSizes:
     intermediate_size: int = 2048
     max_positions: int = 512          # real positions; Hugging Face's table has pad_token_id + 2 more rows
     pad_token_id: int = 0
-    dropout: float = 0.1
+    dropout: float = 0.1              # during pretraining (0 lets a CPU skip the costly random masks)
     layer_norm_eps: float = 1e-12
+    finetune_dropout: float = 0.1     # what the saved config asks of fine-tuning
 
     def hf_config(self, **extra):
         """The ``RobertaPreLayerNormConfig`` of the same encoder (positions numbered from pad_token_id + 1)."""
@@ -38,7 +39,7 @@ class EncoderSizes:
         return RobertaPreLayerNormConfig(
             vocab_size=self.vocab_size, hidden_size=self.hidden_size, num_hidden_layers=self.num_layers,
             num_attention_heads=self.num_heads, intermediate_size=self.intermediate_size,
-            hidden_dropout_prob=self.dropout, attention_probs_dropout_prob=self.dropout,
+            hidden_dropout_prob=self.finetune_dropout, attention_probs_dropout_prob=self.finetune_dropout,
             max_position_embeddings=self.max_positions + self.pad_token_id + 2, type_vocab_size=2,
             pad_token_id=self.pad_token_id, layer_norm_eps=self.layer_norm_eps,
             architectures=["RobertaPreLayerNormForMaskedLM"], **extra)

@@ -11,9 +11,11 @@ from ner.models.losses import allowed_tag_masks
 
 
 def encode_documents(docs: Sequence[Document], aligner: SubwordAligner, label2id: dict[str, int],
-                     partial: bool = False) -> list[dict]:
+                     partial: bool = False, sentence_ids: list[int] | None = None) -> list[dict]:
     """Training features: one or more non-overlapping windows per sentence, first-subword labels; with
-    ``partial``, also the allowed-tag masks of each word given what its corpus annotates (``ner.models.losses``)."""
+    ``partial``, also the allowed-tag masks of each word given what its corpus annotates (``ner.models.losses``).
+    Given a ``sentence_ids`` list, appends each feature's sentence number to it (windows of one long sentence
+    share it), so evaluation can decode whole sentences."""
     units, annotates = [], []
     for d in docs:
         for u in sentence_units(d):
@@ -21,9 +23,11 @@ def encode_documents(docs: Sequence[Document], aligner: SubwordAligner, label2id
             annotates.append(d.meta.get("annotates") or ENTITY_TYPES)
     pieces = aligner.word_pieces([w for w, _ in units])
     feats = []
-    for (_, tags), p, ann in zip(units, pieces, annotates):
+    for k, ((_, tags), p, ann) in enumerate(zip(units, pieces, annotates)):
         masks = allowed_tag_masks(tags, ann, label2id) if partial else None
         for f in aligner.encode(p, [label2id[t] for t in tags], overlap=0, masks=masks):
             f.pop("word_index")
             feats.append(f)
+            if sentence_ids is not None:
+                sentence_ids.append(k)
     return feats
