@@ -36,6 +36,9 @@ BERT = {
     "peyma": ["model=small", "data=peyma", "training.learning_rate=1e-3", "training.warmup_ratio=0.06",
               "training.batch_size=32"],
     "ours": ["experiment=scratch_small"],                         # small BERT from scratch (the old quick start)
+    # + a news vocabulary and PPMI-SVD static vectors as embeddings (needs `python scripts/pretrain.py
+    # pretrain=static_vectors` first: encoders/news-static)
+    "ours-static": ["experiment=scratch_static"],
     "ours-news-rtd": ["experiment=quickstart"],                   # the shipped encoder, fine-tuned (quick start)
     "ours-news-rtd-aug": ["experiment=quickstart", "training.augment=0.5"],   # + web-orthography copies
     "mixed-naive": ["experiment=mixed_naive"],
@@ -192,7 +195,10 @@ def realtext_note(results: dict, evals, threads) -> str:
              f"system trained on ours). `@web`: the same documents in web orthography (ZWNJ as a space, Arabic "
              f"ي/ك, Latin digits); `@zwnj-none`: ZWNJ dropped (ner.data.orthography). `ours-news-rtd`: "
              f"models/news-rtd-6x512 fine-tuned (the quick start); `-aug`: half the training documents also go in "
-             f"as a random web-orthography copy (training.augment=0.5)."]
+             f"as a random web-orthography copy (training.augment=0.5). `ours`: a small BERT from scratch "
+             f"(experiment=scratch_small); `ours-static`: the same with a vocabulary learned on the unlabeled news "
+             f"and PPMI-SVD static subword vectors from it as the starting embeddings (experiment=scratch_static, "
+             f"after `python scripts/pretrain.py pretrain=static_vectors`)."]
     probe = [k for k in evals if k.startswith("probe/")]
     for key in probe:
         counts = {name: [r["scores"][key]["false_cluster"] for r in runs.values() if key in r["scores"]]

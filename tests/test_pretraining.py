@@ -163,3 +163,29 @@ def test_ppmi_svd_vectors_put_interchangeable_tokens_together():
     cos = lambda a, b: float(vecs[a] @ vecs[b] / (np.linalg.norm(vecs[a]) * np.linalg.norm(vecs[b]) + 1e-9))  # noqa
     assert cos(0, 1) > 0.9 and cos(2, 3) > 0.9 and cos(0, 2) < 0.5
     assert vecs.shape == (30, 4) and not vecs[25].any()  # unseen token: zero vector
+
+
+def test_zero_steps_build_a_static_vector_encoder_that_fine_tuning_loads(tmp_path):
+    """pretrain=static_vectors (max_steps 0): vocabulary and PPMI-SVD embeddings only, no masked-LM step."""
+    from transformers import AutoModelForMaskedLM
+
+    from conftest import compose
+    from ner.models.encoders import load_pretrained
+    from ner.pretraining.mlm import pretrain
+
+    os.environ.setdefault("PROJECT_ROOT", str(ROOT))
+    cfg = compose("pretrain", ["pretrain=tiny", "pretrain.training.max_steps=0", "pretrain.init_embeddings=ppmi_svd",
+                               f"output_dir={tmp_path}"])
+    card = pretrain(cfg, tmp_path)
+    assert card["steps"] == 0 and card["tokens_seen"] == 0 and card["embedding_init"] == "ppmi_svd"
+    assert 0 < card["embedding_rows_initialised"] <= card["model"]["vocab_size"]
+    assert not list((tmp_path / "checkpoints").glob("checkpoint-*"))  # nothing trained, nothing to resume
+    emb = AutoModelForMaskedLM.from_pretrained(tmp_path).get_input_embeddings().weight.detach()
+    assert abs(float(emb.std()) - 0.02) < 0.01  # rescaled to BERT's initialisation scale
+    plain = compose("pretrain", ["pretrain=tiny", "pretrain.training.max_steps=0", f"output_dir={tmp_path / 'plain'}"])
+    assert pretrain(plain, tmp_path / "plain")["embedding_init"] == "random"
+    random_emb = AutoModelForMaskedLM.from_pretrained(tmp_path / "plain").get_input_embeddings().weight.detach()
+    changed = (emb != random_emb).any(dim=1)  # same seed: only the initialised rows differ from random init
+    assert int(changed.sum()) == card["embedding_rows_initialised"]
+    _, tagger = load_pretrained(str(tmp_path), ["O", "B-ORG", "I-ORG"])
+    assert torch.equal(tagger.get_input_embeddings().weight.detach(), emb)  # fine-tuning starts from them

@@ -264,11 +264,13 @@ def pretrain(cfg, output_dir: str | Path) -> dict:
                           callbacks=[time_budget(plan), snapshots(p.get("snapshot_steps"), out, tokenizer)])
     steps_before = int(Path(last).name.split("-")[-1]) if last else 0
     train_started = time.time()
-    if last:
-        tokenizer.save_pretrained(last)
-    trainer.train(resume_from_checkpoint=last)
+    if t.max_steps > 0:
+        if last:
+            tokenizer.save_pretrained(last)
+        trainer.train(resume_from_checkpoint=last)
+        tokenizer.save_pretrained(str(ckpt_dir / f"checkpoint-{trainer.state.global_step}"))
+    # max_steps 0: no masked-LM step; the encoder is its vocabulary and (with init_embeddings) its static vectors
     train_seconds = time.time() - train_started
-    tokenizer.save_pretrained(str(ckpt_dir / f"checkpoint-{trainer.state.global_step}"))
     eval_loss = trainer.evaluate()["eval_loss"]
 
     staging = out / ".encoder.partial"  # the encoder files appear in ``out`` only once complete
