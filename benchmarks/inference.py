@@ -8,7 +8,8 @@ Both systems tag the same texts with the same model folder:
                         onnx-int8, torch-bs64, ...
   pipeline              ``transformers.pipeline("token-classification", aggregation_strategy="first",
                         stride=<the predictor's window overlap>, batch_size=32)`` with ``tokenizer.model_max_length``
-                        set to the model's position limit (without it the pipeline fails on long texts)
+                        set to the predictor's window, at most the model's position limit (without a limit the
+                        pipeline fails on long texts; past the positions a model was trained on it loses F1)
 Texts: our dev+test documents plus PEYMA dev sentences joined ten at a time (200 news-length texts; PEYMA is read
 from the shared corpora folder, NER_SHARED_DIR or ../shared, and skipped with a note when absent). Each setting is
 run once untimed (warm-up), then ``--repeats`` times, the systems taking turns; docs/s and characters/s are medians.
@@ -240,12 +241,14 @@ def predictor_system(model_dir: Path, setting: str, device: str, threads: int | 
     return System(f"predictor[{setting}]", "predictor", predictor.predict, setting, shown), predictor
 
 
-def pipeline_system(model_dir: Path, device: str, stride: int) -> tuple[System, object]:
+def pipeline_system(model_dir: Path, device: str, stride: int, window: int) -> tuple[System, object]:
+    """The pipeline reads windows of the predictor's length (at most the model's position limit): like with like,
+    and no position a model was never trained on (the news encoder saw 128-token rows only)."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForTokenClassification.from_pretrained(str(model_dir))
-    tokenizer.model_max_length = position_limit(model.config)
+    tokenizer.model_max_length = min(window, position_limit(model.config))
     pipe = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="first",
                     stride=stride, batch_size=PIPELINE_BATCH, device=device)
     opts = {"aggregation_strategy": "first", "stride": stride, "batch_size": PIPELINE_BATCH,
@@ -293,7 +296,7 @@ def bench_model(name: str, kind: str, model_dir: Path, texts, docs, types, *, de
         systems.append(s)
         handles.append(h)
     stride = systems[0].options["overlap"]
-    s, h = pipeline_system(model_dir, device, stride)
+    s, h = pipeline_system(model_dir, device, stride, systems[0].options["max_length"])
     systems.insert(0, s)
     handles.insert(0, h)
     params = sum(p.numel() for p in handles[0].model.parameters())
@@ -463,8 +466,11 @@ def markdown_table(runs: list[dict], commands: bool = True) -> str:
 def doc_block(runs: list[dict]) -> str:
     intro = (f"`NerPredictor.predict(texts)` against `transformers.pipeline(\"token-classification\", "
              f"aggregation_strategy=\"first\", stride=<the predictor's overlap>, batch_size={PIPELINE_BATCH})` with "
-             "`tokenizer.model_max_length` set to the model's position limit: same model folder, same texts (our "
-             f"dev+test documents and PEYMA dev sentences joined {PEYMA_GROUP} at a time). docs/s and characters/s "
+             "`tokenizer.model_max_length` set to the predictor's window (at most the model's position limit), so both "
+             "read the same windows; rows whose pipeline `model_max_length` (below) is larger were measured when it was "
+             "the position limit, which has the pipeline read positions a model pretrained on 128-token rows never "
+             "saw and costs it F1. The pipeline gets the raw text, the predictor normalises it as in training "
+             "(`ner_config.json`). Same model folder, same texts (our dev+test documents and PEYMA dev sentences joined {PEYMA_GROUP} at a time). docs/s and characters/s "
              "are medians over the timed passes; `vs pipeline` is docs/s over the pipeline's on the same model. F1 "
              "is seqeval strict IOB2 micro F1 on our test split: the predictor through "
              "`ner.evaluation.scoring.evaluate_predictor`, the pipeline's entities mapped by character offsets onto our "
