@@ -1,5 +1,5 @@
 # One entry point per job. Each target creates the virtual environment first if it is missing.
-#   make train   - offline quick start: small local BERT on data/annotations, report + example prediction
+#   make train   - offline quick start: the shipped news encoder fine-tuned on data/annotations, report + example prediction
 #   make test    - the test suite (what CI runs)
 PYTHON ?= python3
 VENV ?= .venv

@@ -68,3 +68,12 @@ def test_probe_counts_every_predicted_cluster_as_false():
     scores = quality.score_tagger(tag_every_khoosheh, ["ORG", "PER", "LOC", "CLUSTER"], sets)["probe/khoosheh"]
     expected = sum(w.text.startswith("خوشه") for d in docs for w in d.get_words())
     assert scores["false_cluster"] == expected > 30 and "CLUSTER" not in scores
+
+
+def test_scoring_a_finished_run_again_adds_sets_and_keeps_the_others():
+    results = {"sys": {"1": {"overrides": [], "scores": {"ours/test": {"micro_f1": 0.8}, "ours/dev": {"micro_f1": 0.7}}}}}
+    again = quality.with_earlier_scores(results, "sys", "1", {"overrides": [], "scores": {"ours/dev": {"micro_f1": 0.9}}})
+    assert again["scores"] == {"ours/test": {"micro_f1": 0.8}, "ours/dev": {"micro_f1": 0.9}}
+    # another budget is another run: nothing carried over
+    other = quality.with_earlier_scores(results, "sys", "1", {"overrides": ["training.epochs=1"], "scores": {}})
+    assert other["scores"] == {}
