@@ -137,6 +137,7 @@ def test_write_doc_rewrites_only_its_section(tiny_result, tmp_path, monkeypatch)
     assert "stale numbers" not in body and body.count("<!-- inference:begin -->") == 1
     section = body[body.index("<!-- inference:begin -->"):body.index("<!-- inference:end -->")]
     assert "<!-- written by benchmarks/inference.py -->" in section
+    assert f"joined {inference.PEYMA_GROUP} at a time" in section and "{" not in section  # no unformatted field
     rows = [line for line in section.splitlines() if line.startswith("| cpu |")]
     assert len(rows) == 2 * sum(len(m["systems"]) for m in res["models"])   # two JSON files rendered
     model_arg = res["args"]["model"]
